@@ -1,0 +1,1 @@
+"""Pure numeric core: numpy in, numbers out; no I/O, no printing."""

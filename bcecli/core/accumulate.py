@@ -1,0 +1,221 @@
+"""Mergeable, exact running sums for the metrics of one population.
+
+A chunk of valid rows becomes a ``GroupSums`` per group; sums of chunks (or of
+partitions scored elsewhere) merge by exact addition, so the order of merging,
+like the order of rows, never shows in the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bcecli.core.exactsum import ExactSum, grouped_exact_sums
+from bcecli.core.loss import (
+    DEFAULT_EPS,
+    clipped_mask,
+    loss_from_logit,
+    loss_from_prob,
+    sigmoid,
+)
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass
+class ModelSums:
+    """Sums for one prediction column (all weighted by w; w = 1 without weights).
+
+    ``loss_sq`` is sum (w*l)^2 and ``loss_w`` sum w*(w*l): with ``weight_sq`` they give
+    sum w^2 (l - mean)^2 = loss_sq - 2 mean loss_w + mean^2 weight_sq for the SE.
+    The ``diff_*`` sums hold the same for d = l - l_first (paired difference).
+    """
+
+    loss: ExactSum = field(default_factory=ExactSum)
+    loss_sq: ExactSum = field(default_factory=ExactSum)
+    loss_w: ExactSum = field(default_factory=ExactSum)
+    prob: ExactSum = field(default_factory=ExactSum)
+    brier: ExactSum = field(default_factory=ExactSum)
+    clipped: int = 0
+    diff: ExactSum = field(default_factory=ExactSum)
+    diff_sq: ExactSum = field(default_factory=ExactSum)
+    diff_w: ExactSum = field(default_factory=ExactSum)
+
+    def merge(self, other: ModelSums) -> None:
+        for name in _MODEL_SUM_FIELDS:
+            getattr(self, name).add(getattr(other, name))
+        self.clipped += other.clipped
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {name: getattr(self, name).to_state() for name in _MODEL_SUM_FIELDS}
+        state["clipped"] = self.clipped
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ModelSums:
+        sums = cls(**{name: ExactSum.from_state(state[name]) for name in _MODEL_SUM_FIELDS})
+        sums.clipped = int(state["clipped"])
+        return sums
+
+
+_MODEL_SUM_FIELDS = (
+    "loss",
+    "loss_sq",
+    "loss_w",
+    "prob",
+    "brier",
+    "diff",
+    "diff_sq",
+    "diff_w",
+)
+
+
+@dataclass
+class GroupSums:
+    """Everything the metrics of one population (or one group) are made of."""
+
+    n_models: int = 1
+    rows: int = 0
+    weight: ExactSum = field(default_factory=ExactSum)
+    weight_sq: ExactSum = field(default_factory=ExactSum)
+    positives: ExactSum = field(default_factory=ExactSum)
+    models: list[ModelSums] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            self.models = [ModelSums() for _ in range(self.n_models)]
+
+    def merge(self, other: GroupSums) -> None:
+        self.rows += other.rows
+        self.weight.add(other.weight)
+        self.weight_sq.add(other.weight_sq)
+        self.positives.add(other.positives)
+        for mine, theirs in zip(self.models, other.models):
+            mine.merge(theirs)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "weight": self.weight.to_state(),
+            "weight_sq": self.weight_sq.to_state(),
+            "positives": self.positives.to_state(),
+            "models": [model.to_state() for model in self.models],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> GroupSums:
+        models = [ModelSums.from_state(m) for m in state["models"]]
+        return cls(
+            n_models=len(models),
+            rows=int(state["rows"]),
+            weight=ExactSum.from_state(state["weight"]),
+            weight_sq=ExactSum.from_state(state["weight_sq"]),
+            positives=ExactSum.from_state(state["positives"]),
+            models=models,
+        )
+
+
+@dataclass
+class ChunkLosses:
+    """The per-row values of one chunk of valid rows, shared by every consumer."""
+
+    y: BoolArray
+    probs: list[FloatArray]  # p used per model (sigmoid(z) for logits)
+    losses: list[FloatArray]
+    weight: FloatArray | None
+    clipped: list[BoolArray | None]  # None for logits: nothing is clipped
+
+
+def compute_losses(
+    y: BoolArray,
+    predictions: list[FloatArray],
+    weight: FloatArray | None = None,
+    *,
+    logit: bool = False,
+    eps: float = DEFAULT_EPS,
+) -> ChunkLosses:
+    """Per-row losses of every prediction column for one chunk of valid rows."""
+    probs: list[FloatArray] = []
+    losses: list[FloatArray] = []
+    clipped: list[BoolArray | None] = []
+    for values in predictions:
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        if logit:
+            losses.append(loss_from_logit(y, values))
+            probs.append(sigmoid(values))
+            clipped.append(None)
+        else:
+            losses.append(loss_from_prob(y, values, eps))
+            probs.append(values)
+            clipped.append(clipped_mask(values, eps))
+    return ChunkLosses(y=y, probs=probs, losses=losses, weight=weight, clipped=clipped)
+
+
+def chunk_sums(
+    chunk: ChunkLosses, group_ids: IntArray | None = None, n_groups: int = 1
+) -> list[GroupSums]:
+    """Exact sums of one chunk, per group id (None: one group)."""
+    y = chunk.y
+    w = chunk.weight
+    n_models = len(chunk.losses)
+    groups = [GroupSums(n_models=n_models) for _ in range(n_groups)]
+
+    def sums(values: FloatArray) -> list[ExactSum]:
+        return grouped_exact_sums(values, group_ids, n_groups)
+
+    def counts(mask: BoolArray | None) -> list[int]:
+        if group_ids is None:
+            return [int(len(y) if mask is None else np.count_nonzero(mask))]
+        ids = group_ids if mask is None else group_ids[mask]
+        return [int(c) for c in np.bincount(ids, minlength=n_groups)]
+
+    rows = counts(None)
+    for group, n in zip(groups, rows):
+        group.rows = n
+    if w is None:
+        positives = counts(y)
+        for group, n, pos in zip(groups, rows, positives):
+            group.weight = ExactSum.from_int(n)
+            group.weight_sq = ExactSum.from_int(n)
+            group.positives = ExactSum.from_int(pos)
+    else:
+        for group, total, total_sq, pos in zip(
+            groups, sums(w), sums(w * w), sums(np.where(y, w, 0.0))
+        ):
+            group.weight, group.weight_sq, group.positives = total, total_sq, pos
+
+    target = y.astype(np.float64)
+    first_loss = chunk.losses[0]
+    for index, (p, loss, clip) in enumerate(zip(chunk.probs, chunk.losses, chunk.clipped)):
+        error_sq = np.square(p - target)
+        clip_counts = [0] * n_groups if clip is None else counts(clip)
+        weighted_loss = loss if w is None else w * loss
+        columns = {
+            "loss": weighted_loss,
+            "loss_sq": np.square(weighted_loss),
+            "loss_w": weighted_loss if w is None else w * weighted_loss,
+            "prob": p if w is None else w * p,
+            "brier": error_sq if w is None else w * error_sq,
+        }
+        if index > 0:
+            diff = loss - first_loss
+            weighted_diff = diff if w is None else w * diff
+            columns["diff"] = weighted_diff
+            columns["diff_sq"] = np.square(weighted_diff)
+            columns["diff_w"] = weighted_diff if w is None else w * weighted_diff
+        # Without weights several columns are the same array: sum each array once.
+        by_array: dict[int, list[ExactSum]] = {}
+        for values in columns.values():
+            if id(values) not in by_array:
+                by_array[id(values)] = sums(values)
+        for gid, group in enumerate(groups):
+            model = group.models[index]
+            for name, values in columns.items():
+                setattr(model, name, by_array[id(values)][gid].copy())
+            model.clipped = clip_counts[gid]
+    return groups

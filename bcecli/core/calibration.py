@@ -1,0 +1,79 @@
+"""Reliability bins over p in [0, 1] and the expected calibration error, from exact sums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bcecli.core.exactsum import ExactSum, grouped_exact_sums, ratio
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class CalibrationSums:
+    bins: int
+    rows: list[int] = field(default_factory=list)
+    weight: list[ExactSum] = field(default_factory=list)
+    prob: list[ExactSum] = field(default_factory=list)
+    positives: list[ExactSum] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.rows:
+            self.rows = [0] * self.bins
+            self.weight = [ExactSum() for _ in range(self.bins)]
+            self.prob = [ExactSum() for _ in range(self.bins)]
+            self.positives = [ExactSum() for _ in range(self.bins)]
+
+    def update(self, p: FloatArray, y: BoolArray, w: FloatArray | None) -> None:
+        ids = np.minimum((p * self.bins).astype(np.intp), self.bins - 1)
+        counts = np.bincount(ids, minlength=self.bins)
+        weights = np.ones(len(p)) if w is None else w
+        for sums, values in (
+            (self.weight, weights),
+            (self.prob, p if w is None else w * p),
+            (self.positives, np.where(y, weights, 0.0)),
+        ):
+            for total, part in zip(sums, grouped_exact_sums(values, ids, self.bins)):
+                total.add(part)
+        for index, count in enumerate(counts.tolist()):
+            self.rows[index] += count
+
+    def merge(self, other: CalibrationSums) -> None:
+        for index in range(self.bins):
+            self.rows[index] += other.rows[index]
+            self.weight[index].add(other.weight[index])
+            self.prob[index].add(other.prob[index])
+            self.positives[index].add(other.positives[index])
+
+    def table(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "lower": index / self.bins,
+                "upper": (index + 1) / self.bins,
+                "rows": self.rows[index],
+                "weight": float(self.weight[index]),
+                "mean_prob": ratio(self.prob[index], self.weight[index]),
+                "observed_rate": ratio(self.positives[index], self.weight[index]),
+            }
+            for index in range(self.bins)
+        ]
+
+    def ece(self) -> float | None:
+        """sum over bins of (bin weight / total weight) * |mean p - observed rate|."""
+        total = ExactSum()
+        for weight in self.weight:
+            total.add(weight)
+        total_weight = float(total)
+        if not total_weight:
+            return None
+        error = 0.0
+        for row in self.table():
+            if row["mean_prob"] is None or row["observed_rate"] is None:
+                continue
+            error += row["weight"] / total_weight * abs(row["mean_prob"] - row["observed_rate"])
+        return error

@@ -1,0 +1,161 @@
+"""Exact, order-independent sums of float64 arrays.
+
+Every float64 is an integer multiple of 2**-1074, so a sum of them is exactly a
+Python int in those units. Per chunk we avoid a Python loop over rows: split each
+value into a high part (its top 27 mantissa bits) and the exact remainder, and add
+both with ``numpy.bincount`` keyed by the binary exponent. Inside one exponent bin
+every high part is a multiple of the same power of two and below 2**(e+1), so up to
+2**26 of them sum exactly in float64; likewise the low parts. The few non-empty bins
+are then folded into one Python int. The result does not depend on how the input
+is cut into chunks nor on row order, and the final division is correctly rounded.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+SCALE_BITS = 1074  # 2**-1074 is the smallest subnormal: the unit of every float64
+_BINS = 4096  # sign bit + 11 exponent bits
+_MAX_ROWS = 1 << 26  # per bincount call, so per-bin float sums stay exact
+_HIGH_MASK = np.uint64(((1 << 64) - 1) ^ ((1 << 26) - 1))
+_EXP_SHIFT = np.uint64(52)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+
+class ExactSum:
+    """A sum of float64 values carried exactly: ``units * 2**-1074``.
+
+    Non-finite terms are kept apart in ``special`` (their float sum, which does not
+    depend on order: inf + inf = inf, inf - inf = nan).
+    """
+
+    __slots__ = ("units", "special")
+
+    def __init__(self, units: int = 0, special: float = 0.0) -> None:
+        self.units = units
+        self.special = special
+
+    @classmethod
+    def from_int(cls, value: int) -> ExactSum:
+        return cls(value << SCALE_BITS)
+
+    def copy(self) -> ExactSum:
+        return ExactSum(self.units, self.special)
+
+    def add(self, other: ExactSum) -> None:
+        self.units += other.units
+        self.special += other.special
+
+    def add_float(self, value: float) -> None:
+        if math.isfinite(value):
+            self.units += _float_units(value)
+        else:
+            self.special += value
+
+    def fraction(self) -> Fraction:
+        """The exact finite part as a Fraction."""
+        return Fraction(self.units, 1 << SCALE_BITS)
+
+    @property
+    def finite(self) -> bool:
+        return self.special == 0.0
+
+    def __float__(self) -> float:
+        if not self.finite:
+            return self.special
+        return _fraction_to_float(self.fraction())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExactSum):
+            return NotImplemented
+        return self.units == other.units and (
+            self.special == other.special
+            or (math.isnan(self.special) and math.isnan(other.special))
+        )
+
+    def __repr__(self) -> str:
+        return f"ExactSum({float(self)!r})"
+
+    def to_state(self) -> tuple[int, float]:
+        return (self.units, self.special)
+
+    @classmethod
+    def from_state(cls, state: tuple[int, float]) -> ExactSum:
+        return cls(int(state[0]), float(state[1]))
+
+
+def exact_sum(values: FloatArray) -> ExactSum:
+    """The exact sum of a float64 array."""
+    return grouped_exact_sums(values, None, 1)[0]
+
+
+def grouped_exact_sums(values: FloatArray, group_ids: IntArray | None, n_groups: int) -> list[ExactSum]:
+    """Exact sums of ``values`` per group id in ``range(n_groups)``.
+
+    ``group_ids`` None means a single group. Arrays of any length are handled in
+    slices small enough for the per-bin float sums to stay exact.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    sums = [ExactSum() for _ in range(n_groups)]
+    for start in range(0, len(values), _MAX_ROWS):
+        part = values[start : start + _MAX_ROWS]
+        ids = None if group_ids is None else group_ids[start : start + _MAX_ROWS]
+        _accumulate_slice(part, ids, n_groups, sums)
+    return sums
+
+
+def _accumulate_slice(
+    values: FloatArray, group_ids: IntArray | None, n_groups: int, sums: list[ExactSum]
+) -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = ~finite
+        specials = values[bad]
+        bad_ids = np.zeros(len(specials), np.intp) if group_ids is None else group_ids[bad]
+        for gid, value in zip(bad_ids.tolist(), specials.tolist()):
+            sums[gid].special += value
+        values = np.where(finite, values, 0.0)
+    bits = values.view(np.uint64)
+    keys = (bits >> _EXP_SHIFT).astype(np.intp)
+    if group_ids is not None:
+        keys += group_ids * _BINS
+    high = (bits & _HIGH_MASK).view(np.float64)
+    low = values - high
+    length = _BINS * n_groups
+    for bin_sums in (
+        np.bincount(keys, weights=high, minlength=length),
+        np.bincount(keys, weights=low, minlength=length),
+    ):
+        nonzero = np.flatnonzero(bin_sums)
+        for key, value in zip(nonzero.tolist(), bin_sums[nonzero].tolist()):
+            sums[key // _BINS].units += _float_units(value)
+
+
+def _float_units(value: float) -> int:
+    """A finite float as an exact integer count of 2**-1074."""
+    numerator, denominator = value.as_integer_ratio()
+    return numerator << (SCALE_BITS - (denominator.bit_length() - 1))
+
+
+def _fraction_to_float(value: Fraction) -> float:
+    """Correctly rounded; inf where the exact value is beyond float64."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def ratio(numerator: ExactSum, denominator: ExactSum) -> float | None:
+    """numerator / denominator, correctly rounded; None when undefined."""
+    if not numerator.finite or not denominator.finite:
+        value = float(numerator) / float(denominator) if float(denominator) else math.nan
+        return value if math.isfinite(value) else None
+    if denominator.units == 0:
+        return None
+    return _fraction_to_float(Fraction(numerator.units, denominator.units))

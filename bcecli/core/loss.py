@@ -1,0 +1,58 @@
+"""Per-row binary cross-entropy: pure numpy, float64, no I/O.
+
+Each row's loss depends on that row alone (elementwise ufuncs on contiguous
+float64 arrays), which is what makes the exact sums independent of chunking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+DEFAULT_EPS: float = float(np.finfo(np.float64).eps)
+
+
+def check_eps(eps: float) -> float:
+    """eps must be strictly inside (0, 0.5)."""
+    eps = float(eps)
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must be greater than 0 and less than 0.5, not {eps!r}")
+    return eps
+
+
+def loss_from_prob(y: BoolArray, p: FloatArray, eps: float = DEFAULT_EPS) -> FloatArray:
+    """-log(p) for positives and -log1p(-p) for negatives, p clipped to [eps, 1 - eps]."""
+    clipped = np.clip(np.asarray(p, dtype=np.float64), eps, 1.0 - eps)
+    positive_loss = np.log(clipped)
+    negative_loss = np.log1p(np.negative(clipped))
+    loss: FloatArray = np.negative(np.where(y, positive_loss, negative_loss))
+    return loss
+
+
+def clipped_mask(p: FloatArray, eps: float = DEFAULT_EPS) -> BoolArray:
+    """Rows whose probability clipping moves."""
+    mask: BoolArray = (p < eps) | (p > 1.0 - eps)
+    return mask
+
+
+def softplus(x: FloatArray) -> FloatArray:
+    """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
+    result: FloatArray = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return result
+
+
+def loss_from_logit(y: BoolArray, z: FloatArray) -> FloatArray:
+    """The loss of sigmoid(z) computed from z itself: softplus(-z) if y else softplus(z)."""
+    z = np.asarray(z, dtype=np.float64)
+    return softplus(np.where(y, np.negative(z), z))
+
+
+def sigmoid(z: FloatArray) -> FloatArray:
+    """1 / (1 + exp(-z)), stable for any finite z."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    result: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return result

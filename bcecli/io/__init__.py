@@ -1,0 +1,1 @@
+"""Reading inputs: sources, readers, column resolution and conversion."""

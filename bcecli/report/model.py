@@ -1,0 +1,132 @@
+"""The report document (``bce.report/1``): built once, rendered as table, JSON or markdown.
+
+Schema history: 1 — first version.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bcecli import __version__
+
+if TYPE_CHECKING:
+    from bcecli.scoring import ScoreResult
+
+SCHEMA = "bce.report/1"
+
+
+@dataclass
+class Report:
+    """A scored population; ``to_dict()`` is exactly the CLI's JSON document."""
+
+    inputs: list[dict[str, Any]]
+    columns: dict[str, Any]
+    settings: dict[str, Any]
+    metrics: dict[str, Any]
+    models: list[dict[str, Any]]
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    calibration: list[dict[str, Any]] = field(default_factory=list)
+    worst: list[dict[str, Any]] = field(default_factory=list)
+    gate: dict[str, Any] | None = None
+
+    @property
+    def log_loss(self) -> float | None:
+        value: float | None = self.metrics["log_loss"]
+        return value
+
+    @property
+    def passed(self) -> bool:
+        """True unless a gate was asked for and failed."""
+        return self.gate is None or bool(self.gate["passed"])
+
+    def to_dict(self) -> dict[str, Any]:
+        document = {
+            "schema": SCHEMA,
+            "bce_version": __version__,
+            "inputs": self.inputs,
+            "columns": self.columns,
+            "settings": self.settings,
+            "metrics": self.metrics,
+            "models": self.models,
+            "groups": self.groups,
+            "calibration": self.calibration,
+            "worst": self.worst,
+            "gate": self.gate,
+        }
+        result: dict[str, Any] = finite_or_none(document)
+        return result
+
+
+def finite_or_none(value: Any) -> Any:
+    """A copy with every NaN or infinity replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    return value
+
+
+def build_report(result: ScoreResult) -> Report:
+    """The report of a finished scoring pass."""
+    from bcecli.core.metrics import model_metrics, paired_diff
+
+    state = result.state
+    columns = result.columns
+    settings = result.settings
+    skipped = state.skipped
+
+    def models_of(group: Any, skipped_rows: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "column": name,
+                "metrics": model_metrics(group, index, skipped=skipped_rows),
+                "paired_diff": paired_diff(group, index),
+            }
+            for index, name in enumerate(columns.predictions)
+        ]
+
+    models = models_of(state.total, skipped)
+    calibration: list[dict[str, Any]] = []
+    if state.calibration is not None:
+        calibration = state.calibration.table()
+        models[0]["metrics"]["ece"] = state.calibration.ece()
+    groups = []
+    for key, group in sorted(
+        state.groups.items(), key=lambda item: (-float(item[1].weight), _sortable(item[0]))
+    ):
+        group_models = models_of(group, 0)
+        groups.append(
+            {
+                "key": dict(zip(columns.by, key)),
+                "metrics": group_models[0]["metrics"],
+                "models": group_models,
+            }
+        )
+    worst = [] if state.worst is None else [row.to_dict() for row in state.worst.rows]
+    return Report(
+        inputs=[stats.to_dict() for stats in result.inputs],
+        columns={
+            "label": columns.label,
+            "prob": [] if columns.logit else list(columns.predictions),
+            "logit": columns.predictions[0] if columns.logit else None,
+            "weight": columns.weight,
+        },
+        settings={
+            "eps": settings.eps,
+            "on_invalid": settings.on_invalid,
+            "chunk_size": settings.chunk_size,
+        },
+        metrics=models[0]["metrics"],
+        models=models,
+        groups=groups,
+        calibration=calibration,
+        worst=worst,
+    )
+
+
+def _sortable(key: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:
+    return tuple((0, "") if part is None else (1, str(part)) for part in key)

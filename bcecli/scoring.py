@@ -1,0 +1,360 @@
+"""The scoring pass: chunks in, exact state out, and the report built from that state.
+
+One pass over every input: each chunk is validated, its losses computed once, and
+its exact sums merged into a ``ScoreState`` (whole population, groups, calibration
+bins, worst rows). ``ScoreState`` merges with another, so a pass can be split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bcecli.core.accumulate import ChunkLosses, GroupSums, chunk_sums, compute_losses
+from bcecli.core.calibration import CalibrationSums
+from bcecli.core.loss import DEFAULT_EPS
+from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
+from bcecli.core.worst import WorstRow, WorstRows, top_candidates
+from bcecli.errors import InputError, InvalidRowError, UsageError
+from bcecli.io.columns import ColumnSpec, Columns, resolve_columns
+from bcecli.io.convert import LabelMapper, as_array, to_float
+from bcecli.io.readers import Chunk, Reader
+
+DEFAULT_CHUNK_SIZE = 100_000
+ON_INVALID = ("error", "skip")
+GroupKey = tuple[Any, ...]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to score: everything but the inputs."""
+
+    columns: ColumnSpec = field(default_factory=ColumnSpec)
+    eps: float = DEFAULT_EPS
+    on_invalid: str = "error"
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    pos_label: str | None = None
+    no_header: bool = False
+    calibration: int | None = None
+    worst: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.eps < 0.5:
+            raise UsageError(f"--eps must be greater than 0 and less than 0.5, not {self.eps!r}.")
+        if self.on_invalid not in ON_INVALID:
+            raise UsageError("--on-invalid must be 'error' or 'skip'.")
+        if self.chunk_size < 1:
+            raise UsageError("--chunk-size must be a positive number of rows.")
+        if self.calibration is not None and self.calibration < 1:
+            raise UsageError("--calibration needs at least 1 bin.")
+        if self.worst < 0:
+            raise UsageError("--worst must be 0 or more.")
+
+
+@dataclass
+class InputStats:
+    path: str
+    format: str
+    rows: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "rows": self.rows, "skipped": self.skipped}
+
+
+@dataclass
+class ValidRows:
+    """One chunk after validation: the valid rows' arrays and what was left out."""
+
+    y: BoolArray
+    predictions: list[npt.NDArray[np.float64]]
+    weight: npt.NDArray[np.float64] | None
+    keep: BoolArray | None  # None: every row is valid
+    skipped: int
+
+
+class ChunkValidator:
+    """Turns a chunk's columns into arrays and enforces ``--on-invalid``."""
+
+    def __init__(self, columns: Columns, settings: Settings) -> None:
+        self.columns = columns
+        self.settings = settings
+        self.labels = LabelMapper(settings.pos_label)
+
+    def validate(self, chunk: Chunk) -> ValidRows:
+        table = chunk.table
+        cols = self.columns
+        y, label_codes = self.labels.convert(table.column(cols.label))
+        checks: list[tuple[str, Codes | None]] = [(cols.label, label_codes)]
+        predictions = []
+        check = check_logit if cols.logit else check_prob
+        for name in cols.predictions:
+            values, missing, unparsed = to_float(table.column(name))
+            predictions.append(values)
+            checks.append((name, check(values, missing, unparsed)))
+        weight = None
+        if cols.weight:
+            weight, missing, unparsed = to_float(table.column(cols.weight))
+            checks.append((cols.weight, check_weight(weight, missing, unparsed)))
+        bad = [(name, codes) for name, codes in checks if codes is not None]
+        if not bad:
+            return ValidRows(y, predictions, weight, None, 0)
+        invalid = np.zeros(len(y), dtype=bool)
+        for _, codes in bad:
+            invalid |= codes != 0
+        if self.settings.on_invalid == "error":
+            raise self._error(chunk, bad, int(np.argmax(invalid)))
+        keep = ~invalid
+        return ValidRows(
+            y[keep],
+            [values[keep] for values in predictions],
+            None if weight is None else weight[keep],
+            keep,
+            int(np.count_nonzero(invalid)),
+        )
+
+    def _error(self, chunk: Chunk, bad: list[tuple[str, Codes]], index: int) -> InvalidRowError:
+        for name, codes in bad:
+            if codes[index]:
+                problem = Problem(int(codes[index]))
+                value = chunk.table.column(name)[index].as_py()
+                what = self.labels.expected if name == self.columns.label else ""
+                return InvalidRowError(
+                    chunk.path,
+                    chunk.first_row + index,
+                    name,
+                    describe(name, problem, value, what=what),
+                )
+        raise AssertionError("no invalid value at the flagged row")  # pragma: no cover
+
+
+def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[npt.NDArray[np.intp], list[GroupKey]]:
+    """Per-row ids into a list of distinct group keys (tuples of Python values)."""
+    codes = np.zeros(table.num_rows, dtype=np.int64)
+    dictionaries = []
+    for name in by:
+        encoded = pc.dictionary_encode(as_array(table.column(name)), null_encoding="encode")
+        dictionary = encoded.dictionary.to_pylist()
+        dictionaries.append(dictionary)
+        indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        codes = codes * len(dictionary) + indices
+    unique, inverse = np.unique(codes, return_inverse=True)
+    keys = []
+    for code in unique.tolist():
+        parts = []
+        for dictionary in reversed(dictionaries):
+            code, index = divmod(code, len(dictionary))
+            parts.append(dictionary[index])
+        keys.append(tuple(reversed(parts)))
+    return np.asarray(inverse, dtype=np.intp).reshape(-1), keys
+
+
+class ScoreState:
+    """Everything a report needs, mergeable: exact sums, groups, bins, worst rows."""
+
+    def __init__(self, n_models: int, settings: Settings, by: tuple[str, ...] = ()) -> None:
+        self.n_models = n_models
+        self.by = by
+        self.total = GroupSums(n_models=n_models)
+        self.groups: dict[GroupKey, GroupSums] = {}
+        self.calibration = CalibrationSums(settings.calibration) if settings.calibration else None
+        self.worst = WorstRows(settings.worst) if settings.worst else None
+        self.skipped = 0
+
+    def update(
+        self,
+        losses: ChunkLosses,
+        table: pa.Table,
+        *,
+        path: str,
+        input_index: int,
+        row_numbers: Callable[[npt.NDArray[np.intp]], list[int]],
+        columns: Columns,
+    ) -> None:
+        if self.by:
+            ids, keys = group_ids(table, self.by)
+            parts = chunk_sums(losses, ids, len(keys))
+            for key, part in zip(keys, parts):
+                self.groups.setdefault(key, GroupSums(n_models=self.n_models)).merge(part)
+                self.total.merge(part)
+        else:
+            self.total.merge(chunk_sums(losses)[0])
+        if self.calibration is not None:
+            self.calibration.update(losses.probs[0], losses.y, losses.weight)
+        if self.worst is not None:
+            self._update_worst(losses, table, path, input_index, row_numbers, columns)
+
+    def _update_worst(
+        self,
+        losses: ChunkLosses,
+        table: pa.Table,
+        path: str,
+        input_index: int,
+        row_numbers: Callable[[npt.NDArray[np.intp]], list[int]],
+        columns: Columns,
+    ) -> None:
+        assert self.worst is not None
+        loss = losses.losses[0]
+        picked = top_candidates(loss, self.worst.k)
+        picked = picked[loss[picked] >= self.worst.floor()]
+        if not len(picked):
+            return
+        rows = row_numbers(picked)
+        kept = {name: table.column(name).take(pa.array(picked)).to_pylist() for name in columns.keep}
+        candidates = []
+        for position, (index, row) in enumerate(zip(picked.tolist(), rows)):
+            value = float(loss[index])
+            candidates.append(
+                WorstRow(
+                    sort_key=(-value, input_index, row),
+                    path=path,
+                    row=row,
+                    label=int(losses.y[index]),
+                    prob=float(losses.probs[0][index]),
+                    log_loss=value,
+                    keep={name: kept[name][position] for name in columns.keep},
+                )
+            )
+        self.worst.add(candidates)
+
+
+@dataclass
+class ScoreResult:
+    """The finished pass: what the report is made of."""
+
+    settings: Settings
+    columns: Columns
+    inputs: list[InputStats]
+    state: ScoreState
+
+
+def iter_valid_chunks(
+    chunks: Iterable[Chunk], validator: ChunkValidator, stats: InputStats
+) -> Iterator[tuple[Chunk, ValidRows]]:
+    for chunk in chunks:
+        valid = validator.validate(chunk)
+        stats.rows += len(valid.y)
+        stats.skipped += valid.skipped
+        yield chunk, valid
+
+
+def score_readers(
+    readers: Iterable[Reader], settings: Settings, *, on_progress: Callable[[int], None] | None = None
+) -> ScoreResult:
+    """Score every reader's rows as one population."""
+    columns: Columns | None = None
+    state: ScoreState | None = None
+    validator: ChunkValidator | None = None
+    inputs: list[InputStats] = []
+    for input_index, reader in enumerate(readers):
+        try:
+            if columns is None:
+                columns = resolve_columns(settings.columns, reader.column_names, reader.source.path)
+                validator = ChunkValidator(columns, settings)
+                state = ScoreState(len(columns.predictions), settings, columns.by)
+            else:
+                resolve_columns(settings.columns, reader.column_names, reader.source.path)
+            assert validator is not None and state is not None
+            stats = InputStats(reader.source.path, reader.source.format)
+            inputs.append(stats)
+            float_columns = list(columns.predictions)
+            if columns.weight:
+                float_columns.append(columns.weight)
+            chunks = reader.chunks(columns.needed, settings.chunk_size, float_columns)
+            for chunk, valid in iter_valid_chunks(chunks, validator, stats):
+                if on_progress is not None:
+                    on_progress(chunk.table.num_rows)
+                if not len(valid.y):
+                    continue
+                table = chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
+                losses = compute_losses(
+                    valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
+                )
+                state.update(
+                    losses,
+                    table,
+                    path=chunk.path,
+                    input_index=input_index,
+                    row_numbers=_row_numbers(chunk, valid.keep),
+                    columns=columns,
+                )
+            state.skipped = sum(s.skipped for s in inputs)
+        finally:
+            reader.close()
+    if columns is None or state is None:
+        raise UsageError("No input to score.")
+    _check_population(state, inputs)
+    return ScoreResult(settings, columns, inputs, state)
+
+
+def _row_numbers(chunk: Chunk, keep: BoolArray | None) -> Callable[[npt.NDArray[np.intp]], list[int]]:
+    def numbers(indices: npt.NDArray[np.intp]) -> list[int]:
+        if keep is None:
+            return [chunk.first_row + int(i) for i in indices]
+        original = np.flatnonzero(keep)[indices]
+        return [chunk.first_row + int(i) for i in original]
+
+    return numbers
+
+
+def _check_population(state: ScoreState, inputs: list[InputStats]) -> None:
+    names = ", ".join(stats.path for stats in inputs)
+    if state.total.rows == 0:
+        if state.skipped:
+            raise InputError(
+                f"{names}: all {state.skipped} rows are invalid, so there is nothing to score."
+            )
+        raise InputError(f"{names}: no data rows to score (only a header?).")
+    if state.total.weight.finite and state.total.weight.units == 0:
+        raise InputError(f"{names}: every weight is zero, so there is no mean to take.")
+
+
+def iter_row_losses(
+    readers: Iterable[Reader],
+    settings: Settings,
+    *,
+    output_columns: Sequence[str] | None = None,
+    stats: list[InputStats] | None = None,
+) -> Iterator[pa.Table]:
+    """Each chunk's valid rows with a ``log_loss`` column appended, in input order.
+
+    ``output_columns`` None keeps every input column; with several prediction columns
+    the losses are named ``log_loss_<column>``.
+    """
+    columns: Columns | None = None
+    validator: ChunkValidator | None = None
+    for reader in readers:
+        try:
+            resolved = resolve_columns(settings.columns, reader.column_names, reader.source.path)
+            if columns is None:
+                columns = resolved
+                validator = ChunkValidator(columns, settings)
+            assert validator is not None
+            shown = list(reader.column_names if output_columns is None else output_columns)
+            needed = [c for c in reader.column_names if c in set(shown) | set(columns.needed)]
+            float_columns = list(columns.predictions) + ([columns.weight] if columns.weight else [])
+            input_stats = InputStats(reader.source.path, reader.source.format)
+            if stats is not None:
+                stats.append(input_stats)
+            chunks = reader.chunks(needed, settings.chunk_size, float_columns)
+            for chunk, valid in iter_valid_chunks(chunks, validator, input_stats):
+                table = chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
+                losses = compute_losses(
+                    valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
+                )
+                out = table.select(shown)
+                if len(columns.predictions) == 1:
+                    out = out.append_column("log_loss", pa.array(losses.losses[0]))
+                else:
+                    for name, values in zip(columns.predictions, losses.losses):
+                        out = out.append_column(f"log_loss_{name}", pa.array(values))
+                yield out
+        finally:
+            reader.close()
