@@ -86,8 +86,13 @@ def score(
             by=_names(by),
             keep=_names(keep),
         ),
-        y=y, p=p, z=z, w=w,
-        no_header=no_header, input_format=input_format, delimiter=delimiter,
+        y=y,
+        p=p,
+        z=z,
+        w=w,
+        no_header=no_header,
+        input_format=input_format,
+        delimiter=delimiter,
     )
     settings = Settings(
         columns=spec,
@@ -125,7 +130,13 @@ def row_losses(
     readers, spec = _readers(
         source,
         ColumnSpec(label=label, prob=_names(prob), logit=logit, weight=weight),
-        y=y, p=p, z=z, w=None, no_header=no_header, input_format=None, delimiter=None,
+        y=y,
+        p=p,
+        z=z,
+        w=None,
+        no_header=no_header,
+        input_format=None,
+        delimiter=None,
     )
     settings = Settings(
         columns=spec,
@@ -179,7 +190,9 @@ def _readers(
         raise UsageError("Pass either a source or arrays (y=, p=), not both.")
     if isinstance(source, (str, os.PathLike)):
         paths = [os.fspath(source)]
-    elif isinstance(source, (list, tuple)) and all(isinstance(s, (str, os.PathLike)) for s in source):
+    elif isinstance(source, (list, tuple)) and all(
+        isinstance(s, (str, os.PathLike)) for s in source
+    ):
         paths = [os.fspath(s) for s in source]
     else:
         return [TableReader(_to_table(source), no_header)], spec
@@ -203,7 +216,10 @@ def _to_table(source: Any) -> pa.Table:
 def _array_reader(y: Any, p: Any, z: Any, w: Any) -> TableReader:
     if y is None or (p is None) == (z is None):
         raise UsageError("Pass y= with either p= (probabilities) or z= (logits).")
-    columns = {"label": _array(y), ("prob" if p is not None else "logit"): _array(p if p is not None else z)}
+    columns = {
+        "label": _array(y),
+        ("prob" if p is not None else "logit"): _array(p if p is not None else z),
+    }
     if w is not None:
         columns["weight"] = _array(w)
     lengths = {name: len(values) for name, values in columns.items()}

@@ -22,7 +22,7 @@ from bcecli.core.loss import DEFAULT_EPS
 from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
 from bcecli.core.worst import WorstRow, WorstRows, top_candidates
 from bcecli.errors import InputError, InvalidRowError, UsageError
-from bcecli.io.columns import ColumnSpec, Columns, resolve_columns
+from bcecli.io.columns import Columns, ColumnSpec, resolve_columns
 from bcecli.io.convert import LabelMapper, as_array, to_float
 from bcecli.io.readers import Chunk, Reader
 
@@ -66,7 +66,12 @@ class InputStats:
     skipped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "format": self.format, "rows": self.rows, "skipped": self.skipped}
+        return {
+            "path": self.path,
+            "format": self.format,
+            "rows": self.rows,
+            "skipped": self.skipped,
+        }
 
 
 @dataclass
@@ -207,7 +212,9 @@ class ScoreState:
         if not len(picked):
             return
         rows = row_numbers(picked)
-        kept = {name: table.column(name).take(pa.array(picked)).to_pylist() for name in columns.keep}
+        kept = {
+            name: table.column(name).take(pa.array(picked)).to_pylist() for name in columns.keep
+        }
         candidates = []
         for position, (index, row) in enumerate(zip(picked.tolist(), rows)):
             value = float(loss[index])
@@ -246,7 +253,10 @@ def iter_valid_chunks(
 
 
 def score_readers(
-    readers: Iterable[Reader], settings: Settings, *, on_progress: Callable[[int], None] | None = None
+    readers: Iterable[Reader],
+    settings: Settings,
+    *,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ScoreResult:
     """Score every reader's rows as one population."""
     columns: Columns | None = None
@@ -273,7 +283,9 @@ def score_readers(
                     on_progress(chunk.table.num_rows)
                 if not len(valid.y):
                     continue
-                table = chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
+                table = (
+                    chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
+                )
                 losses = compute_losses(
                     valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
                 )
@@ -294,7 +306,9 @@ def score_readers(
     return ScoreResult(settings, columns, inputs, state)
 
 
-def _row_numbers(chunk: Chunk, keep: BoolArray | None) -> Callable[[npt.NDArray[np.intp]], list[int]]:
+def _row_numbers(
+    chunk: Chunk, keep: BoolArray | None
+) -> Callable[[npt.NDArray[np.intp]], list[int]]:
     def numbers(indices: npt.NDArray[np.intp]) -> list[int]:
         if keep is None:
             return [chunk.first_row + int(i) for i in indices]
@@ -345,7 +359,9 @@ def iter_row_losses(
                 stats.append(input_stats)
             chunks = reader.chunks(needed, settings.chunk_size, float_columns)
             for chunk, valid in iter_valid_chunks(chunks, validator, input_stats):
-                table = chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
+                table = (
+                    chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
+                )
                 losses = compute_losses(
                     valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
                 )

@@ -45,7 +45,8 @@ SCHEMA = pa.schema(
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def make_chunk(rng: np.random.Generator, start: int, n: int) -> pa.Table:
@@ -76,12 +77,16 @@ def open_csv(path: Path, stack: ExitStack) -> TableWriter:
     # Unquoted header and values, like pandas.to_csv output (pyarrow would quote the header).
     sink.write((",".join(SCHEMA.names) + "\n").encode())
     options = pcsv.WriteOptions(include_header=False, quoting_style="none")
-    return stack.enter_context(pcsv.CSVWriter(sink, SCHEMA, write_options=options))
+    writer: TableWriter = stack.enter_context(pcsv.CSVWriter(sink, SCHEMA, write_options=options))
+    return writer
 
 
 def open_parquet(path: Path, stack: ExitStack) -> TableWriter:
     # Each 1M-row chunk becomes exactly one zstd row group.
-    return stack.enter_context(pq.ParquetWriter(str(path), SCHEMA, compression="zstd"))
+    writer: TableWriter = stack.enter_context(
+        pq.ParquetWriter(str(path), SCHEMA, compression="zstd")
+    )
+    return writer
 
 
 def open_writer(path: Path, stack: ExitStack) -> TableWriter:

@@ -95,7 +95,9 @@ def exact_sum(values: FloatArray) -> ExactSum:
     return grouped_exact_sums(values, None, 1)[0]
 
 
-def grouped_exact_sums(values: FloatArray, group_ids: IntArray | None, n_groups: int) -> list[ExactSum]:
+def grouped_exact_sums(
+    values: FloatArray, group_ids: IntArray | None, n_groups: int
+) -> list[ExactSum]:
     """Exact sums of ``values`` per group id in ``range(n_groups)``.
 
     ``group_ids`` None means a single group. Arrays of any length are handled in

@@ -26,7 +26,11 @@ METRIC_KEYS = (
 
 
 def standard_error(
-    rows: int, total: ExactSum, total_sq: ExactSum, total_w: ExactSum, weight: ExactSum,
+    rows: int,
+    total: ExactSum,
+    total_sq: ExactSum,
+    total_w: ExactSum,
+    weight: ExactSum,
     weight_sq: ExactSum,
 ) -> float | None:
     """SE of a weighted mean: SE^2 = n/(n-1) * sum w^2 (x - mean)^2 / (sum w)^2.
@@ -40,7 +44,9 @@ def standard_error(
     if w == 0:
         return None
     mean = total.fraction() / w
-    spread = total_sq.fraction() - 2 * mean * total_w.fraction() + mean * mean * weight_sq.fraction()
+    spread = (
+        total_sq.fraction() - 2 * mean * total_w.fraction() + mean * mean * weight_sq.fraction()
+    )
     spread = max(spread, Fraction(0))
     variance = Fraction(rows, rows - 1) * spread / (w * w)
     try:
@@ -73,9 +79,7 @@ def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> dict
         "log_loss_se": standard_error(
             group.rows, model.loss, model.loss_sq, model.loss_w, group.weight, group.weight_sq
         ),
-        "normalized_entropy": (
-            None if entropy is None or log_loss is None else log_loss / entropy
-        ),
+        "normalized_entropy": (None if entropy is None or log_loss is None else log_loss / entropy),
         "brier": ratio(model.brier, group.weight),
         "clipped": model.clipped,
         "ece": None,

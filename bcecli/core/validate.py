@@ -38,7 +38,9 @@ def _codes(n: int, *masks: tuple[BoolArray | None, Problem]) -> Codes | None:
     return codes
 
 
-def check_prob(p: FloatArray, missing: BoolArray | None, unparsed: BoolArray | None) -> Codes | None:
+def check_prob(
+    p: FloatArray, missing: BoolArray | None, unparsed: BoolArray | None
+) -> Codes | None:
     # NaN fails both comparisons, so ~(0 <= p <= 1) also catches it.
     outside = ~((p >= 0.0) & (p <= 1.0))
     return _codes(
@@ -49,7 +51,9 @@ def check_prob(p: FloatArray, missing: BoolArray | None, unparsed: BoolArray | N
     )
 
 
-def check_logit(z: FloatArray, missing: BoolArray | None, unparsed: BoolArray | None) -> Codes | None:
+def check_logit(
+    z: FloatArray, missing: BoolArray | None, unparsed: BoolArray | None
+) -> Codes | None:
     return _codes(
         len(z),
         (missing, Problem.MISSING),
@@ -58,7 +62,9 @@ def check_logit(z: FloatArray, missing: BoolArray | None, unparsed: BoolArray | 
     )
 
 
-def check_weight(w: FloatArray, missing: BoolArray | None, unparsed: BoolArray | None) -> Codes | None:
+def check_weight(
+    w: FloatArray, missing: BoolArray | None, unparsed: BoolArray | None
+) -> Codes | None:
     return _codes(
         len(w),
         (missing, Problem.MISSING),

@@ -32,7 +32,9 @@ def _null_mask(array: pa.Array) -> BoolArray | None:
     return mask
 
 
-def to_float(column: pa.Array | pa.ChunkedArray) -> tuple[FloatArray, BoolArray | None, BoolArray | None]:
+def to_float(
+    column: pa.Array | pa.ChunkedArray,
+) -> tuple[FloatArray, BoolArray | None, BoolArray | None]:
     """(values, missing, unparsed): text is parsed where it holds a number."""
     array = as_array(column)
     unparsed: BoolArray | None = None
@@ -47,16 +49,24 @@ def to_float(column: pa.Array | pa.ChunkedArray) -> tuple[FloatArray, BoolArray 
     elif pa.types.is_dictionary(kind):
         return to_float(array.dictionary_decode())
     elif pa.types.is_boolean(kind) or not (
-        pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
         or pa.types.is_null(kind)
     ):
         # Not a number at all: every row is unparsed, reported with its value.
         values = np.full(len(array), np.nan)
-        return values, _null_mask(array), np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False))
+        return (
+            values,
+            _null_mask(array),
+            np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False)),
+        )
     elif not pa.types.is_float64(kind):
         array = pc.cast(array, pa.float64())
     missing = _null_mask(array)
-    values: FloatArray = np.ascontiguousarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+    values: FloatArray = np.ascontiguousarray(
+        array.to_numpy(zero_copy_only=False), dtype=np.float64
+    )
     if missing is not None and unparsed is not None:
         missing = missing & ~unparsed
     return values, missing, unparsed

@@ -49,7 +49,9 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-def open_reader(source: Source, *, no_header: bool = False, block_bytes: int = BLOCK_BYTES) -> Reader:
+def open_reader(
+    source: Source, *, no_header: bool = False, block_bytes: int = BLOCK_BYTES
+) -> Reader:
     """Open a source and read its column names; nothing else is read yet."""
     if source.format == "parquet":
         return ParquetReader(source, no_header=no_header)
@@ -302,7 +304,9 @@ class ParquetReader:
         try:
             dataset = ds.dataset(path, format="parquet", partitioning="hive")
         except (pa.ArrowException, OSError) as error:
-            raise InputError(f"{path}: cannot read the Parquet dataset ({_reason(error)}).") from None
+            raise InputError(
+                f"{path}: cannot read the Parquet dataset ({_reason(error)})."
+            ) from None
         files = []
         for fragment in sorted(dataset.get_fragments(), key=lambda f: f.path):
             keys = ds.get_partition_keys(fragment.partition_expression)

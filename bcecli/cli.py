@@ -1,0 +1,240 @@
+"""The ``bce`` command: parse, call the library, render, exit.
+
+Heavy libraries (numpy, pyarrow, pandas, rich) are imported inside the commands so
+``bce --help`` and ``bce --version`` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from bcecli import __version__
+from bcecli.errors import BceError, ExitCode
+from bcecli.options import (
+    CONTEXT_SETTINGS,
+    EXIT_CODES_HELP,
+    comma_list,
+    input_options,
+    make_readers,
+    make_settings,
+)
+
+
+@click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "-V", "--version", prog_name="bce")
+def cli() -> None:
+    """Score binary-classification predictions by their log loss (binary cross-entropy).
+
+    Reads a label column and a probability (or logit) column from CSV, TSV or
+    Parquet, computes every row's loss and the exact mean in streaming chunks,
+    and prints a table or a JSON report.
+    """
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@input_options
+@click.option(
+    "--by", "by", metavar="COL", multiple=True, help="Also report per group of COL (repeatable)."
+)
+@click.option(
+    "--calibration",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Reliability table over N bins, and ECE.",
+)
+@click.option(
+    "--worst",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="K",
+    help="List the K highest-loss rows.",
+)
+@click.option("--keep", metavar="COL,...", multiple=True, help="Columns to show with --worst.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="What to print on standard output.",
+)
+@click.option(
+    "--report-json",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Also write the JSON report to PATH.",
+)
+@click.option(
+    "--report-md",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Also write the markdown report to PATH.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def score(**options: Any) -> int:
+    """Score FILEs (or standard input) as one population and print the report.
+
+    \b
+    Examples:
+      bce score preds.csv
+      bce score preds.parquet -y label -p prob --format json | jq .metrics.log_loss
+      zcat preds.csv.gz | bce score - --worst 5 --keep id
+    """
+    from bcecli.report.model import build_report
+    from bcecli.scoring import score_readers
+
+    settings = make_settings(
+        options,
+        by=options["by"],
+        keep=comma_list(options["keep"]),
+        calibration=options["calibration"],
+        worst=options["worst"],
+    )
+    readers = make_readers(options)
+    with _progress(readers, quiet=options["quiet"]) as on_progress:
+        result = score_readers(readers, settings, on_progress=on_progress)
+    report = build_report(result)
+    document = report.to_dict()
+    _write_report_files(document, options)
+    _print_report(document, options["output_format"])
+    return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+def schema() -> None:
+    """Print the JSON Schema of the report that --format json writes."""
+    from bcecli.report.jsonout import load_schema, render_json
+
+    click.echo(render_json(load_schema()), nl=False)
+
+
+def _print_report(document: dict[str, Any], output_format: str) -> None:
+    if output_format == "json":
+        from bcecli.report.jsonout import render_json
+
+        sys.stdout.write(render_json(document))
+    elif output_format == "markdown":
+        from bcecli.report.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(document))
+    else:
+        from bcecli.report.table import render_table
+
+        render_table(document, _console())
+    sys.stdout.flush()
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False)
+
+
+def _write_report_files(document: dict[str, Any], options: dict[str, Any]) -> None:
+    from bcecli.report.files import write_atomic
+
+    if options["report_json"]:
+        from bcecli.report.jsonout import render_json
+
+        write_atomic(options["report_json"], render_json(document))
+    if options["report_md"]:
+        from bcecli.report.markdown import render_markdown
+
+        write_atomic(options["report_md"], render_markdown(document))
+
+
+class _progress:
+    """A Rich progress bar on stderr for long runs: only on a terminal, never with --quiet."""
+
+    def __init__(self, readers: list[Any], *, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.progress: Any = None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
+            # Appear only for runs longer than about a second.
+            auto_refresh=True,
+        )
+        task = self.progress.add_task("scoring", total=None, start=True)
+        import time
+
+        started = time.monotonic()
+        shown = False
+
+        def advance(rows: int) -> None:
+            nonlocal shown
+            if not shown and time.monotonic() - started > 1.0:
+                self.progress.start()
+                shown = True
+            self.progress.advance(task, rows)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run bce and return its exit status (tests call this directly)."""
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="bce", standalone_mode=False
+        )
+    except click.exceptions.Exit as exit_:
+        return int(exit_.exit_code)
+    except click.ClickException as error:
+        error.show()
+        return int(ExitCode.INPUT_ERROR)
+    except click.Abort:
+        # click has already ended the line on stderr; one line is all Ctrl-C gets.
+        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        _say("")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return _broken_pipe()
+    except BceError as error:
+        if os.environ.get("BCE_TRACEBACK"):
+            raise
+        _say(f"Error: {error.message}")
+        return int(error.exit_code)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _broken_pipe()
+    return int(result or 0)
+
+
+def _say(message: str) -> None:
+    try:
+        print(message, file=sys.stderr)
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _broken_pipe() -> int:
+    # The reader went away (| head). Point stdout at /dev/null so the interpreter's
+    # final flush cannot complain, and exit as a tool killed by SIGPIPE would.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return int(ExitCode.BROKEN_PIPE)

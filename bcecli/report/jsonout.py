@@ -1,0 +1,21 @@
+"""The report as one JSON document: stable keys, no NaN token, ever."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def render_json(document: dict[str, Any]) -> str:
+    # allow_nan=False: a NaN that slipped past to_dict() fails loudly instead of
+    # writing a token no JSON parser accepts; default=str covers dates in group keys.
+    return json.dumps(document, indent=2, allow_nan=False, default=str) + "\n"
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of the report document, shipped inside the package."""
+    from importlib.resources import files
+
+    text = (files("bcecli") / "report" / "schema" / "bce.report-1.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -1,0 +1,37 @@
+"""The report as GitHub-flavoured markdown, for $GITHUB_STEP_SUMMARY and pull requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bcecli.report.layout import Section, sections, summary_line
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    parts = ["## bce report", "", _escape(summary_line(document)), ""]
+    for section in sections(document):
+        parts += _section(section)
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _section(section: Section) -> list[str]:
+    lines = [f"### {_escape(section.title)}", ""]
+    lines.append("| " + " | ".join(_escape(h) for h in section.headers) + " |")
+    lines.append(
+        "|"
+        + "|".join(
+            "---:" if index in section.right_align else "---"
+            for index in range(len(section.headers))
+        )
+        + "|"
+    )
+    for row in section.rows:
+        lines.append("| " + " | ".join(_escape(cell) for cell in row) + " |")
+    if section.note:
+        lines += ["", f"_{_escape(section.note)}_"]
+    lines.append("")
+    return lines
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
