@@ -1,0 +1,85 @@
+"""Shared test helpers: run the CLI in-process or as a real process, validate reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.stdout)
+        validate_report(document)
+        return document
+
+
+_VALIDATOR: Any = None
+
+
+def validate_report(document: dict[str, Any]) -> None:
+    """Every report the tests make is checked against the shipped JSON Schema."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        from jsonschema import Draft202012Validator
+
+        from bcecli.report.jsonout import load_schema
+
+        _VALIDATOR = Draft202012Validator(load_schema())
+    _VALIDATOR.validate(document)
+
+
+@pytest.fixture
+def bce(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """bce(*args) runs the CLI's main() in-process and returns a Run."""
+    from bcecli.cli import main
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("BCE_TRACEBACK", raising=False)
+
+    def run(*args: Any) -> Run:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        if "--format" in args and "json" in args and code in (0, 1):
+            json.loads(out)
+        return Run(code, out, err)
+
+    return run
+
+
+def bce_process(
+    *args: Any, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
+    """Run bce as a real process (python -m bcecli), with stdin bytes if given."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "BCE_TRACEBACK")}
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bcecli", *[str(a) for a in args]],
+        input=input,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_csv(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text(header + "\n" + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
