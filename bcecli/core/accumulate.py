@@ -58,8 +58,9 @@ class ModelSums:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ModelSums:
-        sums = cls(**{name: ExactSum.from_state(state[name]) for name in _MODEL_SUM_FIELDS})
-        sums.clipped = int(state["clipped"])
+        sums = cls(clipped=int(state["clipped"]))
+        for name in _MODEL_SUM_FIELDS:
+            setattr(sums, name, ExactSum.from_state(state[name]))
         return sums
 
 
@@ -160,6 +161,13 @@ def chunk_sums(
     chunk: ChunkLosses, group_ids: IntArray | None = None, n_groups: int = 1
 ) -> list[GroupSums]:
     """Exact sums of one chunk, per group id (None: one group)."""
+    # Squares of huge losses or weights may overflow: the exact sums keep such
+    # terms apart as non-finite and the metrics built on them become null.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _chunk_sums(chunk, group_ids, n_groups)
+
+
+def _chunk_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -> list[GroupSums]:
     y = chunk.y
     w = chunk.weight
     n_models = len(chunk.losses)
@@ -178,11 +186,10 @@ def chunk_sums(
     for group, n in zip(groups, rows):
         group.rows = n
     if w is None:
-        positives = counts(y)
-        for group, n, pos in zip(groups, rows, positives):
+        for group, n, n_positive in zip(groups, rows, counts(y)):
             group.weight = ExactSum.from_int(n)
             group.weight_sq = ExactSum.from_int(n)
-            group.positives = ExactSum.from_int(pos)
+            group.positives = ExactSum.from_int(n_positive)
     else:
         for group, total, total_sq, pos in zip(
             groups, sums(w), sums(w * w), sums(np.where(y, w, 0.0))

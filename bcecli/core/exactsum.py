@@ -23,6 +23,8 @@ _BINS = 4096  # sign bit + 11 exponent bits
 _MAX_ROWS = 1 << 26  # per bincount call, so per-bin float sums stay exact
 _HIGH_MASK = np.uint64(((1 << 64) - 1) ^ ((1 << 26) - 1))
 _EXP_SHIFT = np.uint64(52)
+_HUGE = 2.0**960  # at or above this, 2**26 addends could overflow a bin
+_HUGE_SHIFT = 128
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -113,16 +115,30 @@ def grouped_exact_sums(
 
 
 def _accumulate_slice(
-    values: FloatArray, group_ids: IntArray | None, n_groups: int, sums: list[ExactSum]
+    values: FloatArray,
+    group_ids: IntArray | None,
+    n_groups: int,
+    sums: list[ExactSum],
+    scale_bits: int = 0,
 ) -> None:
-    finite = np.isfinite(values)
-    if not finite.all():
+    # A finite float sum proves every term finite, without a mask pass.
+    with np.errstate(over="ignore", invalid="ignore"):
+        all_finite = bool(np.isfinite(values.sum()))
+    if not all_finite:
+        finite = np.isfinite(values)
         bad = ~finite
         specials = values[bad]
         bad_ids = np.zeros(len(specials), np.intp) if group_ids is None else group_ids[bad]
         for gid, value in zip(bad_ids.tolist(), specials.tolist()):
             sums[gid].special += value
         values = np.where(finite, values, 0.0)
+    if len(values) and (values.max() >= _HUGE or values.min() <= -_HUGE):
+        huge = np.abs(values) >= _HUGE
+        # Two values near the top of the float64 range overflow when a bin adds
+        # them; scale those down by an exact power of two and scale the units up.
+        scaled = np.where(huge, values * 2.0**-_HUGE_SHIFT, 0.0)
+        _accumulate_slice(scaled, group_ids, n_groups, sums, scale_bits + _HUGE_SHIFT)
+        values = np.where(huge, 0.0, values)
     bits = values.view(np.uint64)
     keys = (bits >> _EXP_SHIFT).astype(np.intp)
     if group_ids is not None:
@@ -136,7 +152,7 @@ def _accumulate_slice(
     ):
         nonzero = np.flatnonzero(bin_sums)
         for key, value in zip(nonzero.tolist(), bin_sums[nonzero].tolist()):
-            sums[key // _BINS].units += _float_units(value)
+            sums[key // _BINS].units += _float_units(value) << scale_bits
 
 
 def _float_units(value: float) -> int:

@@ -17,6 +17,8 @@ def render_table(document: dict[str, Any], console: Console) -> None:
     console.print(Text(summary_line(document), style="bold"))
     for section in sections(document):
         console.print(_table(section))
+        if section.note:
+            console.print(Text(section.note, style="dim"))
         if section.title == "Calibration":
             from bcecli.report.chart import reliability_chart
 
@@ -28,8 +30,6 @@ def _table(section: Section) -> Table:
     table = Table(
         title=Text(section.title, style=style),
         title_justify="left",
-        caption=Text(section.note) if section.note else None,
-        caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )

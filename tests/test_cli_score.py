@@ -1,0 +1,201 @@
+"""bce score end to end: the table, the JSON document, the errors and the exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn.metrics import log_loss
+
+import bcecli
+from conftest import SAMPLE, bce_process, validate_report, write_csv
+
+PREDS = SAMPLE / "preds.csv"
+
+
+def test_table_on_sample_data(bce: Any) -> None:
+    run = bce("score", PREDS)
+    assert run.exit_code == 0, run.stderr
+    assert run.stderr == ""
+    assert "log loss ± 1.96 SE" in run.stdout
+    assert "0.4717" in run.stdout
+    assert "\x1b[" not in run.stdout  # not a terminal: no colour codes
+
+
+def test_json_report_matches_sklearn_and_schema(bce: Any) -> None:
+    run = bce("score", PREDS, "--format", "json")
+    assert run.exit_code == 0 and run.stderr == ""
+    document = run.json()
+    frame = pd.read_csv(PREDS)
+    assert document["metrics"]["log_loss"] == pytest.approx(
+        log_loss(frame.label, frame.prob, labels=[0, 1]), rel=1e-12
+    )
+    assert document["inputs"] == [{"path": str(PREDS), "format": "csv", "rows": 10_000, "skipped": 0}]
+    assert document["columns"] == {"label": "label", "prob": ["prob"], "logit": None, "weight": None}
+    assert document["settings"]["eps"] == 2.220446049250313e-16
+    assert document["groups"] == [] and document["calibration"] == [] and document["worst"] == []
+    assert document["gate"] is None
+    assert document["models"][0]["metrics"] == document["metrics"]
+
+
+def test_csv_and_parquet_score_identically(bce: Any) -> None:
+    csv_doc = bce("score", PREDS, "--format", "json").json()
+    parquet_doc = bce("score", SAMPLE / "preds.parquet", "--format", "json").json()
+    assert csv_doc["metrics"] == parquet_doc["metrics"]
+
+
+def test_options_select_columns_weights_and_eps(bce: Any) -> None:
+    run = bce(
+        "score", PREDS, "-y", "label", "-p", "model_b", "-w", "weight", "--eps", "1e-7",
+        "--chunk-size", "333", "--format", "json",
+    )
+    document = run.json()
+    frame = pd.read_csv(PREDS)
+    expected = log_loss(frame.label, frame.model_b.clip(1e-7, 1 - 1e-7), sample_weight=frame.weight)
+    assert document["metrics"]["log_loss"] == pytest.approx(expected, rel=1e-12)
+    assert document["settings"] == {"eps": 1e-7, "on_invalid": "error", "chunk_size": 333}
+    assert document["columns"]["weight"] == "weight"
+
+
+def test_logit_column(bce: Any, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "z.csv", "y,z", ["1,2.0", "0,-1.0", "1,1e300", "0,-1e300"])
+    document = bce("score", path, "--logit", "z", "--format", "json").json()
+    assert document["columns"]["logit"] == "z" and document["columns"]["prob"] == []
+    assert document["metrics"]["clipped"] == 0
+    assert document["metrics"]["log_loss"] == pytest.approx(
+        (0.12692801104297263 + 0.31326168751822286) / 4, rel=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "args", "expected"),
+    [
+        ("label,prob", ["1,0.5", "0,1.7"], [], ["row 2", "prob = 1.7 is outside [0, 1]"]),
+        ("label,prob", ["1,0.5", "0,high"], [], ["row 2", "prob = 'high' is not a number"]),
+        ("label,prob", ["1,0.5"], ["-p", "probb"], ["no column 'probb'", "Did you mean 'prob'"]),
+        ("label,prob", ["1,0.5"], ["-y", "lable"], ["Did you mean 'label'"]),
+        ("a,b", ["1,0.5"], [], ["no label column", "--label"]),
+        ("label,prob", [], [], ["no data rows"]),
+    ],
+)
+def test_user_errors_exit_2_with_one_plain_message(
+    bce: Any, tmp_path: Path, header: str, rows: list[str], args: list[str], expected: list[str]
+) -> None:
+    path = write_csv(tmp_path / "bad.csv", header, rows)
+    run = bce("score", path, *args)
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 2
+    for fragment in expected:
+        assert fragment in run.stderr
+
+
+def test_missing_and_empty_files(bce: Any, tmp_path: Path) -> None:
+    missing = bce("score", tmp_path / "nope.csv")
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    run = bce("score", empty)
+    assert run.exit_code == 2 and "is empty" in run.stderr and str(empty) in run.stderr
+
+
+def test_non_numeric_parquet_probability_column(bce: Any, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "text.parquet"
+    pq.write_table(pa.table({"label": [1, 0], "prob": ["high", "low"]}), path)
+    run = bce("score", path)
+    assert run.exit_code == 2
+    assert f"{path} row 1: prob = 'high' is not a number" in run.stderr
+
+
+def test_click_usage_errors_exit_2(bce: Any) -> None:
+    assert bce("score", PREDS, "--no-such-option").exit_code == 2
+    assert bce("score", PREDS, "--format", "yaml").exit_code == 2
+    assert bce("score", PREDS, "--eps", "0.7").exit_code == 2
+    assert bce("score", PREDS, "--chunk-size", "0").exit_code == 2
+    assert bce("nosuchcommand").exit_code == 2
+
+
+def test_schema_command_prints_the_shipped_schema(bce: Any) -> None:
+    run = bce("schema")
+    assert run.exit_code == 0
+    schema = json.loads(run.stdout)
+    assert schema["properties"]["schema"]["const"] == "bce.report/1"
+
+
+def test_help_states_exit_codes(bce: Any) -> None:
+    for args in (["--help"], ["score", "--help"]):
+        run = bce(*args)
+        assert run.exit_code == 0
+        assert "Exit status" in run.stdout and "130" in run.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["score", "--help"]])
+def test_help_and_version_import_neither_pandas_nor_pyarrow(args: list[str]) -> None:
+    code = (
+        "import sys\nfrom bcecli.cli import main\n"
+        f"status = main({args!r})\n"
+        "heavy = [m for m in ('pandas', 'pyarrow', 'numpy', 'rich') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\nsys.exit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert done.stderr.strip() == "[]"
+
+
+def test_version_as_a_process() -> None:
+    done = bce_process("--version")
+    assert done.returncode == 0
+    assert bcecli.__version__ in done.stdout.decode()
+
+
+def test_api_matches_cli_json(bce: Any) -> None:
+    cli_document = bce("score", PREDS, "--format", "json").json()
+    api_document = bcecli.score(str(PREDS)).to_dict()
+    assert api_document == cli_document
+
+
+@pytest.mark.parametrize("kind", ["dataframe", "table", "batch", "arrays"])
+def test_api_in_memory_sources(kind: str) -> None:
+    frame = pd.read_csv(PREDS)
+    if kind == "dataframe":
+        report = bcecli.score(frame)
+    elif kind == "table":
+        report = bcecli.score(pa.Table.from_pandas(frame))
+    elif kind == "batch":
+        report = bcecli.score(pa.RecordBatch.from_pandas(frame))
+    else:
+        report = bcecli.score(y=frame.label.to_numpy(), p=frame.prob.to_numpy())
+    document = report.to_dict()
+    validate_report(document)
+    file_metrics = bcecli.score(str(PREDS)).metrics
+    assert document["metrics"] == file_metrics
+    assert document["inputs"][0]["path"] == "<memory>"
+
+
+def test_api_errors_are_bce_errors() -> None:
+    with pytest.raises(bcecli.BceError, match="outside"):
+        bcecli.score(y=[1, 0], p=[0.5, 1.5])
+    with pytest.raises(bcecli.BceError):
+        bcecli.score(y=[1, 0], p=[0.5])
+    with pytest.raises(bcecli.BceError, match="Did you mean"):
+        bcecli.score(pd.read_csv(PREDS), prob="probb")
+
+
+def test_row_losses_api() -> None:
+    frame = pd.read_csv(PREDS)
+    losses = bcecli.row_losses(y=frame.label.to_numpy(), p=frame.prob.to_numpy())
+    assert losses.mean() == pytest.approx(bcecli.score(frame).log_loss, rel=1e-12)
+    with_losses = bcecli.row_losses(frame)
+    assert list(with_losses.columns) == [*frame.columns, "log_loss"]
+    table = bcecli.row_losses(str(PREDS))
+    assert table.num_rows == 10_000 and table.column_names[-1] == "log_loss"
+    validate_report(bcecli.score(frame).to_dict())
