@@ -24,12 +24,22 @@ def check_eps(eps: float) -> float:
 
 
 def loss_from_prob(y: BoolArray, p: FloatArray, eps: float = DEFAULT_EPS) -> FloatArray:
-    """-log(p) for positives and -log1p(-p) for negatives, p clipped to [eps, 1 - eps]."""
+    """-log(p) for positives and -log1p(-p) for negatives, p clipped to [eps, 1 - eps].
+
+    One log1p pass serves both classes: for negatives log1p(-p), for positives with
+    p >= 0.5 log1p(p - 1), where p - 1 is exact (Sterbenz). Only positives with
+    p < 0.5, where p - 1 would round, take log(p) directly.
+    """
     clipped = np.clip(np.asarray(p, dtype=np.float64), eps, 1.0 - eps)
-    positive_loss = np.log(clipped)
-    negative_loss = np.log1p(np.negative(clipped))
-    loss: FloatArray = np.negative(np.where(y, positive_loss, negative_loss))
-    return loss
+    loss = np.negative(clipped)
+    np.subtract(clipped, 1.0, out=loss, where=y)
+    np.log1p(loss, out=loss)
+    np.negative(loss, out=loss)
+    small = np.flatnonzero(y & (clipped < 0.5))
+    if len(small):
+        loss[small] = np.negative(np.log(clipped[small]))
+    result: FloatArray = loss
+    return result
 
 
 def clipped_mask(p: FloatArray, eps: float = DEFAULT_EPS) -> BoolArray:
