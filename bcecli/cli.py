@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ import click
 
 from bcecli import __version__
 from bcecli.errors import BceError, ExitCode
+from bcecli.gate_cli import gate_options, gate_plan
 from bcecli.options import (
     CONTEXT_SETTINGS,
     EXIT_CODES_HELP,
@@ -75,6 +77,14 @@ def cli() -> None:
     metavar="PATH",
     help="Also write the markdown report to PATH.",
 )
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Also draw a reliability diagram to PATH (.png or .svg; needs matplotlib: "
+    "pip install 'bcecli[plot]'). Implies --calibration 10 unless given.",
+)
+@gate_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def score(**options: Any) -> int:
     """Score FILEs (or standard input) as one population and print the report.
@@ -84,6 +94,7 @@ def score(**options: Any) -> int:
       bce score preds.csv
       bce score preds.parquet -y label -p prob --format json | jq .metrics.log_loss
       zcat preds.csv.gz | bce score - --worst 5 --keep id
+      bce score preds.csv --max-ne 1 --baseline main.json --max-increase 2se
     """
     from bcecli.report.model import build_report
     from bcecli.scoring import score_readers
@@ -92,16 +103,23 @@ def score(**options: Any) -> int:
         options,
         by=options["by"],
         keep=comma_list(options["keep"]),
-        calibration=options["calibration"],
+        calibration=options["calibration"] or _plot_bins(options["plot"]),
         worst=options["worst"],
     )
+    gate = gate_plan(options)  # before reading: a bad baseline costs no scoring time
     readers = make_readers(options)
     with _progress(readers, quiet=options["quiet"]) as on_progress:
         result = score_readers(readers, settings, on_progress=on_progress)
     report = build_report(result)
+    gate.apply(report)  # sets report.gate, writes --junit-xml
     document = report.to_dict()
     _write_report_files(document, options)
+    if options["plot"]:
+        from bcecli.report.plot import write_plot
+
+        write_plot(options["plot"], document)
     _print_report(document, options["output_format"])
+    gate.report_failures(document)
     return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
 
 
@@ -111,6 +129,11 @@ def schema() -> None:
     from bcecli.report.jsonout import load_schema, render_json
 
     click.echo(render_json(load_schema()), nl=False)
+
+
+from bcecli.rows_command import rows  # noqa: E402 - after the group it joins
+
+cli.add_command(rows)
 
 
 def _print_report(document: dict[str, Any], output_format: str) -> None:
@@ -127,6 +150,17 @@ def _print_report(document: dict[str, Any], output_format: str) -> None:
 
         render_table(document, _console())
     sys.stdout.flush()
+
+
+def _plot_bins(path: str | None) -> int | None:
+    """Bins for --plot, checked before any input is read so a typo costs no scoring time."""
+    if not path:
+        return None
+    from bcecli.report.plot import DEFAULT_BINS, plot_format, require_matplotlib
+
+    plot_format(path)
+    require_matplotlib()
+    return DEFAULT_BINS
 
 
 def _console() -> Any:
@@ -149,11 +183,24 @@ def _write_report_files(document: dict[str, Any], options: dict[str, Any]) -> No
 
 
 class _progress:
-    """A Rich progress bar on stderr for long runs: only on a terminal, never with --quiet."""
+    """A Rich progress display on stderr for runs that last more than about a second.
+
+    Only when stderr is an interactive terminal (not TERM=dumb, where Rich would
+    print every refresh), never with --quiet, never for standard input (its size is
+    unknown and the terminal may be typing it). A timer shows it after DELAY seconds,
+    so a short run prints nothing, and a slow first chunk still shows bce is working.
+    """
+
+    DELAY = 1.0
 
     def __init__(self, readers: list[Any], *, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
+        stdin = any(reader.source.is_stdin for reader in readers)
+        self.enabled = not quiet and not stdin and sys.stderr.isatty()
         self.progress: Any = None
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
+        self.shown = False
+        self.done = False
 
     def __enter__(self) -> Callable[[int], None] | None:
         if not self.enabled:
@@ -161,34 +208,43 @@ class _progress:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+        console = Console(file=sys.stderr)
+        if not console.is_interactive:
+            return None
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             TextColumn("{task.completed:,} rows"),
             TimeElapsedColumn(),
-            console=Console(file=sys.stderr),
+            console=console,
             transient=True,
-            # Appear only for runs longer than about a second.
-            auto_refresh=True,
+            # stdout carries the report: Live must not wrap it while it runs.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
-        task = self.progress.add_task("scoring", total=None, start=True)
-        import time
-
-        started = time.monotonic()
-        shown = False
+        task = self.progress.add_task("scoring", total=None)
+        self.timer = threading.Timer(self.DELAY, self._show)
+        self.timer.daemon = True
+        self.timer.start()
 
         def advance(rows: int) -> None:
-            nonlocal shown
-            if not shown and time.monotonic() - started > 1.0:
-                self.progress.start()
-                shown = True
             self.progress.advance(task, rows)
 
         return advance
 
+    def _show(self) -> None:
+        with self.lock:
+            if not self.done:
+                self.progress.start()
+                self.shown = True
+
     def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        if self.timer is not None:
+            self.timer.cancel()
+        with self.lock:
+            self.done = True
+            if self.shown:
+                self.progress.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
