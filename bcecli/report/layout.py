@@ -6,6 +6,8 @@ always show the same numbers formatted the same way.
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +20,7 @@ class Section:
     headers: list[str]
     rows: list[list[str]]
     right_align: set[int] = field(default_factory=set)  # column indexes holding numbers
-    note: str = ""
+    note: str = ""  # one or more lines under the table
 
 
 def number(value: Any, digits: int = 4) -> str:
@@ -34,12 +36,48 @@ def number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def sig(value: Any, digits: int = 4) -> str:
+    """Like ``number`` but keeps trailing zeros, so a column's decimal points line up.
+
+    Numbers of ``digits`` or more integer digits print whole with separators
+    rather than in exponent form (3,133 not 3.133e+03).
+    """
+    if value is None or isinstance(value, (bool, int)):
+        return number(value)
+    if math.isfinite(value) and 10 ** (digits - 1) <= abs(value) < 1e15:
+        return f"{value:,.0f}"
+    if isinstance(value, float) and value.is_integer():
+        return number(value)
+    mantissa, e, exponent = f"{value:#.{digits}g}".partition("e")
+    return mantissa.rstrip(".") + e + exponent
+
+
+def fixed(value: float | None, places: int, *, sign: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.{places}f}" if sign else f"{value:.{places}f}"
+
+
 def with_se(mean: float | None, se: float | None) -> str:
+    """``mean ± 1.96 SE``, the half-width to the mean's decimal places so rows align."""
     if mean is None:
         return "-"
+    shown = sig(mean)
     if se is None:
-        return number(mean)
-    return f"{number(mean)} ± {number(SE_Z * se, 2)}"
+        return shown
+    half = SE_Z * se
+    places = _decimal_places(shown)
+    width = fixed(half, places) if places is not None else ""
+    if not width or not any(c in "123456789" for c in width):
+        width = sig(half, 2)  # too small for the mean's places: show it anyway
+    return f"{shown} ± {width}"
+
+
+def _decimal_places(shown: str) -> int | None:
+    """Digits after the point of a fixed-notation number; None for exponent form."""
+    if "e" in shown or "n" in shown:
+        return None
+    return len(shown.partition(".")[2])
 
 
 def distinct(value: float | None, threshold: float | None, digits: int = 4) -> tuple[str, str]:
@@ -84,6 +122,9 @@ def metrics_section(document: dict[str, Any]) -> Section:
     def row(label: str, cell: Any) -> list[str]:
         return [label] + [cell(model) for model in models]
 
+    def metric(key: str) -> Any:
+        return lambda m: sig(m["metrics"][key])
+
     rows = [
         row(
             "log loss ± 1.96 SE",
@@ -97,31 +138,34 @@ def metrics_section(document: dict[str, Any]) -> Section:
                 lambda m: (
                     "-"
                     if m["paired_diff"] is None
-                    else with_se(m["paired_diff"]["mean"], m["paired_diff"]["se"])
+                    else _signed_se(m["paired_diff"]["mean"], m["paired_diff"]["se"])
                 ),
             )
         )
     rows += [
-        row("normalized entropy", lambda m: number(m["metrics"]["normalized_entropy"])),
-        row("brier", lambda m: number(m["metrics"]["brier"])),
-        row("mean prob", lambda m: number(m["metrics"]["mean_prob"])),
-        row("base rate", lambda m: number(m["metrics"]["base_rate"])),
-        row("rows", lambda m: number(m["metrics"]["rows"])),
+        row("normalized entropy", metric("normalized_entropy")),
+        row("brier", metric("brier")),
+        row("mean prob", metric("mean_prob")),
+        row("base rate", metric("base_rate")),
+        row("rows", metric("rows")),
     ]
     first = models[0]["metrics"]
     if first["skipped"]:
-        rows.append(row("skipped (invalid)", lambda m: number(m["metrics"]["skipped"])))
+        rows.append(row("skipped (invalid)", metric("skipped")))
     if document["columns"]["weight"]:
-        rows.append(row("weight sum", lambda m: number(m["metrics"]["weight_sum"])))
-        rows.append(row("positives (weighted)", lambda m: number(m["metrics"]["positives"])))
+        rows.append(row("weight sum", metric("weight_sum")))
+        rows.append(row("positives (weighted)", metric("positives")))
     else:
-        rows.append(row("positives", lambda m: number(m["metrics"]["positives"])))
+        rows.append(row("positives", metric("positives")))
     if not logit:
-        rows.append(row("clipped", lambda m: number(m["metrics"]["clipped"])))
+        rows.append(row("clipped", metric("clipped")))
     if first["ece"] is not None:
-        rows.append(row("ECE", lambda m: number(m["metrics"]["ece"])))
+        rows.append(row("ECE", metric("ece")))
     eps = document["settings"]["eps"]
     note = "logits: no clipping" if logit else f"p clipped to [eps, 1 - eps], eps = {eps:.3g}"
+    if len(models) > 1:
+        first_name = models[0]["column"]
+        note += f"\nΔ: the loss minus {first_name}'s on the same rows (> 0: worse)"
     return Section("Log loss", headers, rows, right_align=set(range(1, len(headers))), note=note)
 
 
@@ -136,48 +180,59 @@ def groups_section(document: dict[str, Any]) -> Section | None:
     if weighted:
         headers.append("weight")
     headers += ["base rate"]
-    headers += [f"log loss {name}" if len(models) > 1 else "log loss ± 1.96 SE" for name in models]
-    headers += ["NE"]
+    # One column: the header says what the cells are; several: the note does.
+    headers += [f"log loss {name}" for name in models] if len(models) > 1 else ["log loss"]
+    headers += ["NE" if len(models) == 1 else f"NE {models[0]}"]
     rows = []
     for group in groups:
         metrics = group["metrics"]
-        cells = [_key(group["key"][name]) for name in key_names] + [number(metrics["rows"])]
+        cells = [_key(group["key"][name]) for name in key_names] + [sig(metrics["rows"])]
         if weighted:
-            cells.append(number(metrics["weight_sum"]))
-        cells.append(number(metrics["base_rate"]))
+            cells.append(sig(metrics["weight_sum"]))
+        cells.append(sig(metrics["base_rate"]))
         for model in group["models"]:
             cells.append(with_se(model["metrics"]["log_loss"], model["metrics"]["log_loss_se"]))
-        cells.append(number(metrics["normalized_entropy"]))
+        cells.append(sig(metrics["normalized_entropy"]))
         rows.append(cells)
     numeric = set(range(len(key_names), len(headers)))
-    return Section("By " + ", ".join(key_names), headers, rows, right_align=numeric)
+    note = "log loss ± 1.96 SE; largest groups first"
+    return Section("By " + ", ".join(key_names), headers, rows, right_align=numeric, note=note)
+
+
+def bin_places(bins: int) -> int:
+    """Decimals that tell every bin edge k/bins apart (2 for 10 bins, 3 for 1000)."""
+    return max(2, math.ceil(math.log10(bins)))
 
 
 def calibration_section(document: dict[str, Any]) -> Section | None:
     bins = document["calibration"]
     if not bins:
         return None
-    headers = ["bin", "rows", "mean p", "observed", "gap"]
+    places = bin_places(len(bins))
+    value_places = places + 2
+    weighted = document["columns"]["weight"] is not None
+    headers = ["p in", "rows", *(["weight"] if weighted else []), "mean p", "observed", "gap"]
     rows = []
     for entry in bins:
-        gap = (
-            None
-            if entry["mean_prob"] is None or entry["observed_rate"] is None
-            else entry["observed_rate"] - entry["mean_prob"]
-        )
+        mean_p, observed = entry["mean_prob"], entry["observed_rate"]
+        gap = None if mean_p is None or observed is None else observed - mean_p
         rows.append(
             [
-                f"{entry['lower']:.2f}–{entry['upper']:.2f}",
-                number(entry["rows"]),
-                number(entry["mean_prob"], 3),
-                number(entry["observed_rate"], 3),
-                signed(gap) if gap is not None else "-",
+                bin_label(entry, places),
+                sig(entry["rows"]),
+                *([sig(entry["weight"])] if weighted else []),
+                fixed(mean_p, value_places),
+                fixed(observed, value_places),
+                fixed(gap, value_places, sign=True),
             ]
         )
-    ece = document["metrics"]["ece"]
-    return Section(
-        "Calibration", headers, rows, right_align={1, 2, 3, 4}, note=f"ECE = {number(ece)}"
-    )
+    column = document["models"][0]["column"]
+    note = f"ECE = {sig(document['metrics']['ece'])} ({column}); gap = observed - mean p"
+    return Section("Calibration", headers, rows, right_align=set(range(1, len(headers))), note=note)
+
+
+def bin_label(entry: dict[str, Any], places: int) -> str:
+    return f"{entry['lower']:.{places}f}–{entry['upper']:.{places}f}"
 
 
 def worst_section(document: dict[str, Any]) -> Section | None:
@@ -187,21 +242,48 @@ def worst_section(document: dict[str, Any]) -> Section | None:
     keep_names = list(worst[0]["keep"])
     several_files = len({row["path"] for row in worst}) > 1
     headers = (["file"] if several_files else []) + ["row", "label", "p", "log loss", *keep_names]
+    shown_paths, folder = _short_paths([entry["path"] for entry in worst])
     rows = []
-    for entry in worst:
-        cells = [entry["path"]] if several_files else []
+    for entry, shown_path in zip(worst, shown_paths):
+        cells = [shown_path] if several_files else []
         cells += [
-            str(entry["row"]),
+            str(entry["row"]),  # plain, as sed -n and editors count lines
             str(entry["label"]),
-            number(entry["prob"]),
-            number(entry["log_loss"]),
+            sig(entry["prob"]),
+            sig(entry["log_loss"]),
         ]
         cells += [_key(entry["keep"][name]) for name in keep_names]
         rows.append(cells)
     offset = 1 if several_files else 0
-    return Section(
-        f"Worst {len(worst)} rows", headers, rows, right_align={offset, offset + 2, offset + 3}
-    )
+    numeric = {offset, offset + 1, offset + 2, offset + 3}
+    for index, name in enumerate(keep_names):
+        if all(_is_number(entry["keep"][name]) for entry in worst):
+            numeric.add(offset + 4 + index)
+    column = document["models"][0]["column"]
+    note = f"highest loss of {column} first; row: data row in its file, from 1"
+    if several_files and folder:
+        note += f"\nfiles under {folder}"
+    return Section(f"Worst {len(worst)} rows", headers, rows, right_align=numeric, note=note)
+
+
+def _short_paths(paths: list[str]) -> tuple[list[str], str | None]:
+    """Paths relative to the folder they share, so the distinguishing part shows."""
+    try:
+        folder = os.path.commonpath([os.path.dirname(path) for path in paths])
+    except ValueError:  # absolute and relative paths mixed
+        return paths, None
+    if folder in ("", os.sep) or "-" in paths:
+        return paths, None
+    return [os.path.relpath(path, folder) for path in paths], folder
+
+
+def _signed_se(mean: float | None, se: float | None) -> str:
+    text = with_se(mean, se)
+    return "+" + text if mean is not None and mean > 0 else text
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def gate_section(document: dict[str, Any]) -> Section | None:

@@ -28,10 +28,15 @@ def _section(section: Section) -> list[str]:
     for row in section.rows:
         lines.append("| " + " | ".join(_escape(cell) for cell in row) + " |")
     if section.note:
-        lines += ["", f"_{_escape(section.note)}_"]
+        for line in section.note.splitlines():
+            lines += ["", f"_{_escape(line)}_"]
     lines.append("")
     return lines
 
 
+_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*<`"})
+
+
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Cell text that cannot end a cell, start emphasis or code, or open an HTML tag."""
+    return text.translate(_SPECIAL).replace("\r", " ").replace("\n", " ")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -13,25 +14,57 @@ from bcecli.report.layout import Section, sections, summary_line
 
 
 def render_table(document: dict[str, Any], console: Console) -> None:
-    """Print the report; the Console decides about colour and width."""
-    console.print(Text(summary_line(document), style="bold"))
+    """Print the report; the Console decides about colour and width.
+
+    Styles go out only to a terminal without NO_COLOR (where Rich keeps bold and
+    cursor codes even with NO_COLOR, the report gets no escape code at all). The
+    plain text has its lines' ends trimmed: Rich pads every line to its table's
+    width, which in a file or a pipe is trailing whitespace that diffs flag.
+    """
+    renderables = report_renderables(document)
+    if console.is_terminal and not console.no_color:
+        for renderable in renderables:
+            console.print(renderable)
+        return
+    plain = Console(
+        file=io.StringIO(),
+        width=console.width,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+    )
+    with plain.capture() as captured:
+        for renderable in renderables:
+            plain.print(renderable)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def report_renderables(document: dict[str, Any]) -> list[RenderableType]:
+    """The summary line, then one block per section, each after a blank line."""
+    parts: list[RenderableType] = [Text(summary_line(document), style="bold")]
     for section in sections(document):
-        console.print(_table(section))
+        block: list[RenderableType] = [Text(""), _table(section)]
         if section.note:
-            console.print(Text(section.note, style="dim"))
+            block.append(Text(section.note, style="dim"))
         if section.title == "Calibration":
             from bcecli.report.chart import reliability_chart
 
-            console.print(reliability_chart(document["calibration"]))
+            block.append(Text(""))
+            block.append(reliability_chart(document["calibration"]))
+        parts.append(Group(*block))
+    return parts
 
 
 def _table(section: Section) -> Table:
-    style = "red" if section.title.endswith("FAILED") else "bold"
+    style = "bold red" if section.title.endswith("FAILED") else "bold"
     table = Table(
         title=Text(section.title, style=style),
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
+        header_style="bold",
     )
     for index, header in enumerate(section.headers):
         table.add_column(

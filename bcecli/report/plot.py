@@ -1,0 +1,102 @@
+"""The reliability diagram as a PNG or SVG file (``--plot PATH``), drawn with matplotlib.
+
+matplotlib is an optional extra (``pip install 'bcecli[plot]'``), imported only here
+and only when a plot is asked for. The figure is drawn on an Agg canvas without
+pyplot, so no GUI backend is ever chosen and no global figure state is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bcecli.errors import UsageError
+
+FORMATS = {".png": "png", ".svg": "svg"}
+INSTALL_HINT = "pip install 'bcecli[plot]'"
+DEFAULT_BINS = 10  # --plot without --calibration
+
+
+def plot_format(path: str) -> str:
+    """The image format named by the path's extension; a UsageError for anything else."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in FORMATS:
+        raise UsageError(f"--plot {path}: the file name must end in .png or .svg.")
+    return FORMATS[extension]
+
+
+def require_matplotlib() -> None:
+    """Fail before any scoring when matplotlib is missing, saying how to get it."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            f"--plot needs matplotlib, which is not installed: {INSTALL_HINT}"
+        ) from None
+
+
+def write_plot(path: str, document: dict[str, Any]) -> None:
+    """Draw the report's calibration bins as a reliability diagram and write it atomically."""
+    from bcecli.report.files import replacing
+
+    image_format = plot_format(path)
+    require_matplotlib()
+    figure = reliability_figure(document)
+    with replacing(path) as temporary:
+        figure.savefig(temporary, format=image_format, dpi=150)
+
+
+def reliability_figure(document: dict[str, Any]) -> Any:
+    """A figure: observed rate against mean p per bin over the diagonal, p's histogram below."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    bins = document["calibration"]
+    column = document["models"][0]["column"]
+    weighted = document["columns"]["weight"] is not None
+    metrics = document["metrics"]
+
+    figure = Figure(figsize=(6.0, 7.0), layout="constrained")
+    FigureCanvasAgg(figure)
+    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+
+    filled = [b for b in bins if b["rows"] and b["mean_prob"] is not None]
+    top.plot(
+        [0, 1], [0, 1], linestyle="--", color="0.55", linewidth=1, label="perfectly calibrated"
+    )
+    top.plot(
+        [b["mean_prob"] for b in filled],
+        [b["observed_rate"] for b in filled],
+        marker="o",
+        markersize=5,
+        color="C0",
+        linewidth=1.5,
+        label=f"{column}: mean p against observed rate, per bin",
+    )
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.set_ylabel("observed rate of y = 1" + (" (weighted)" if weighted else ""))
+    top.grid(True, color="0.9", linewidth=0.8)
+    top.legend(loc="upper left", frameon=False)
+    top.set_title(_title(column, metrics, len(bins)), fontsize=11)
+
+    lowers = [b["lower"] for b in bins]
+    widths = [b["upper"] - b["lower"] for b in bins]
+    heights = [b["weight"] if weighted else b["rows"] for b in bins]
+    bottom.bar(
+        lowers, heights, width=widths, align="edge", color="C0", alpha=0.6, edgecolor="white"
+    )
+    bottom.set_xlabel(f"predicted probability ({column})")
+    bottom.set_ylabel("weight" if weighted else "rows")
+    bottom.set_xlim(0, 1)
+    bottom.grid(True, axis="y", color="0.9", linewidth=0.8)
+    return figure
+
+
+def _title(column: str, metrics: dict[str, Any], bins: int) -> str:
+    parts = [f"Reliability of {column}", f"{bins} bins"]
+    if metrics.get("ece") is not None:
+        parts.append(f"ECE {metrics['ece']:.4f}")
+    if metrics.get("log_loss") is not None:
+        parts.append(f"log loss {metrics['log_loss']:.4f}")
+    return " · ".join(parts)
