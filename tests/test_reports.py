@@ -246,11 +246,6 @@ def test_calibration_edges_ones_zeros_and_empty_bins(bce: Any, tmp_path: Path) -
     assert line.split() == ["0.60–0.70", "0", "-", "-", "-"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/calibration.py bins by int(p * N), which rounds p one ulp below an edge "
-    "(0.8999999999999999) up into the bin whose reported lower edge (0.9) is above it",
-)
 def test_calibration_bin_holds_p_just_below_its_reported_lower_edge(tmp_path: Path) -> None:
     p = np.nextafter(0.9, 0.0)
     document = bcecli.score(y=[1, 0], p=[p, 0.5], calibration=10).to_dict()

@@ -30,7 +30,12 @@ class CalibrationSums:
             self.positives = [ExactSum() for _ in range(self.bins)]
 
     def update(self, p: FloatArray, y: BoolArray, w: FloatArray | None) -> None:
-        ids = np.minimum((p * self.bins).astype(np.intp), self.bins - 1)
+        # Bin i holds lower_i <= p < upper_i with the very edges the report prints
+        # (i / bins): int(p * bins) would round p one ulp below an edge up into the
+        # next bin. p = 1 falls in the last bin.
+        edges = np.arange(self.bins + 1) / self.bins
+        ids = np.searchsorted(edges, p, side="right").astype(np.intp) - 1
+        np.clip(ids, 0, self.bins - 1, out=ids)
         counts = np.bincount(ids, minlength=self.bins)
         weights = np.ones(len(p)) if w is None else w
         for sums, values in (
