@@ -6,6 +6,7 @@ Heavy libraries (numpy, pyarrow, pandas, rich) are imported inside the commands 
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
@@ -118,7 +119,11 @@ def score(**options: Any) -> int:
         from bcecli.report.plot import write_plot
 
         write_plot(options["plot"], document)
-    _print_report(document, options["output_format"])
+    try:
+        _print_report(document, options["output_format"])
+    except BrokenPipeError:
+        # click's own main would turn this into exit status 1: answer as SIGPIPE would.
+        raise click.exceptions.Exit(_broken_pipe()) from None
     gate.report_failures(document)
     return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
 
@@ -249,6 +254,7 @@ class _progress:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run bce and return its exit status (tests call this directly)."""
+    _buffer_stdout()
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="bce", standalone_mode=False
@@ -276,6 +282,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _broken_pipe()
     return int(result or 0)
+
+
+def _buffer_stdout() -> None:
+    # Under python -u or PYTHONUNBUFFERED, stdout is a raw FileIO and TextIOWrapper does
+    # not retry a short write: when head closes the pipe, the rest of the output is
+    # dropped without an EPIPE and bce would exit 0. A BufferedWriter retries, and fails.
+    if isinstance(getattr(sys.stdout, "buffer", None), io.FileIO):
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(sys.stdout.buffer),
+            encoding=sys.stdout.encoding,
+            errors=sys.stdout.errors,
+            line_buffering=True,
+        )
 
 
 def _say(message: str) -> None:

@@ -18,6 +18,11 @@ class ExitCode(IntEnum):
     BROKEN_PIPE = 141
 
 
+def shown_path(path: str) -> str:
+    """How a message names an input: ``-`` reads better as "standard input"."""
+    return "standard input" if path == "-" else path
+
+
 class BceError(Exception):
     """Base of every error a user can cause: the message is what the CLI prints."""
 
@@ -49,8 +54,8 @@ class InvalidRowError(InputError):
         self.column = column
         self.problem = problem
         super().__init__(
-            f"{path} row {row}: {problem}. Fix that row, or pass --on-invalid skip "
-            "to leave invalid rows out."
+            f"{shown_path(path)} row {row}: {problem}. Fix that row, or pass "
+            "--on-invalid skip to leave invalid rows out."
         )
 
 

@@ -21,9 +21,9 @@ from bcecli.core.calibration import CalibrationSums
 from bcecli.core.loss import DEFAULT_EPS
 from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
 from bcecli.core.worst import WorstRow, WorstRows, top_candidates
-from bcecli.errors import InputError, InvalidRowError, UsageError
+from bcecli.errors import InputError, InvalidRowError, UsageError, shown_path
 from bcecli.io.columns import Columns, ColumnSpec, resolve_columns
-from bcecli.io.convert import LabelMapper, as_array, to_float
+from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
 from bcecli.io.readers import Chunk, Reader
 
 DEFAULT_CHUNK_SIZE = 100_000
@@ -129,7 +129,7 @@ class ChunkValidator:
         for name, codes in bad:
             if codes[index]:
                 problem = Problem(int(codes[index]))
-                value = chunk.table.column(name)[index].as_py()
+                value = _shorten(chunk.table.column(name)[index].as_py())
                 what = self.labels.expected if name == self.columns.label else ""
                 return InvalidRowError(
                     chunk.path,
@@ -138,6 +138,15 @@ class ChunkValidator:
                     describe(name, problem, value, what=what),
                 )
         raise AssertionError("no invalid value at the flagged row")  # pragma: no cover
+
+
+def _shorten(value: Any, limit: int = 60) -> Any:
+    """A long text value cut for a one-line message."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "..."
+    if isinstance(value, bytes) and len(value) > limit:
+        return value[:limit] + b"..."
+    return value
 
 
 def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[npt.NDArray[np.intp], list[GroupKey]]:
@@ -270,7 +279,11 @@ def score_readers(
                 validator = ChunkValidator(columns, settings)
                 state = ScoreState(len(columns.predictions), settings, columns.by)
             else:
-                resolve_columns(settings.columns, reader.column_names, reader.source.path)
+                resolved = resolve_columns(
+                    settings.columns, reader.column_names, reader.source.path
+                )
+                if resolved != columns:
+                    raise _columns_differ(reader.source.path, resolved, inputs[0].path, columns)
             assert validator is not None and state is not None
             stats = InputStats(reader.source.path, reader.source.format)
             inputs.append(stats)
@@ -283,9 +296,10 @@ def score_readers(
                     on_progress(chunk.table.num_rows)
                 if not len(valid.y):
                     continue
-                table = (
-                    chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
-                )
+                if valid.keep is None:
+                    table = chunk.table
+                else:
+                    table = chunk.table.filter(bool_array(valid.keep))
                 losses = compute_losses(
                     valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
                 )
@@ -318,14 +332,39 @@ def _row_numbers(
     return numbers
 
 
+def _columns_differ(path: str, resolved: Columns, first_path: str, first: Columns) -> InputError:
+    """Every input is read by the first one's column names: say which one differs."""
+    pairs: list[tuple[str, str | None, str | None]] = [
+        ("label", resolved.label, first.label),
+        *[("prediction", a, b) for a, b in zip(resolved.predictions, first.predictions)],
+        ("weight", resolved.weight, first.weight),
+        *[("--by", a, b) for a, b in zip(resolved.by, first.by)],
+        *[("--keep", a, b) for a, b in zip(resolved.keep, first.keep)],
+    ]
+    differ = [pair for pair in pairs if pair[1] != pair[2]]
+    what = (
+        f"its {differ[0][0]} column is {differ[0][1]!r} but {shown_path(first_path)}'s is "
+        f"{differ[0][2]!r}"
+        if differ
+        else f"its columns differ from those of {shown_path(first_path)}"
+    )
+    return InputError(
+        f"{shown_path(path)}: {what}; give the files the same column names, "
+        "or score them separately."
+    )
+
+
 def _check_population(state: ScoreState, inputs: list[InputStats]) -> None:
-    names = ", ".join(stats.path for stats in inputs)
+    if len(inputs) <= 3:
+        names = ", ".join(shown_path(stats.path) for stats in inputs)
+    else:
+        names = f"{shown_path(inputs[0].path)} and {len(inputs) - 1} other inputs"
     if state.total.rows == 0:
         if state.skipped:
             raise InputError(
                 f"{names}: all {state.skipped} rows are invalid, so there is nothing to score."
             )
-        raise InputError(f"{names}: no data rows to score (only a header?).")
+        raise InputError(f"{names}: no data rows to score.")
     if state.total.weight.finite and state.total.weight.units == 0:
         raise InputError(f"{names}: every weight is zero, so there is no mean to take.")
 
@@ -339,38 +378,89 @@ def iter_row_losses(
 ) -> Iterator[pa.Table]:
     """Each chunk's valid rows with a ``log_loss`` column appended, in input order.
 
-    ``output_columns`` None keeps every input column; with several prediction columns
-    the losses are named ``log_loss_<column>``.
+    ``output_columns`` None keeps every input column, or only the resolved
+    ``settings.columns.keep`` when that names some. With several prediction columns
+    the losses are named ``log_loss_<column>``. An input column of the same name as
+    a loss column is left out rather than written twice. Every input must have the
+    same output columns, since they go to one table.
     """
     columns: Columns | None = None
     validator: ChunkValidator | None = None
+    first: tuple[str, list[str]] | None = None
     for reader in readers:
         try:
-            resolved = resolve_columns(settings.columns, reader.column_names, reader.source.path)
+            path = reader.source.path
+            resolved = resolve_columns(settings.columns, reader.column_names, path)
             if columns is None:
                 columns = resolved
                 validator = ChunkValidator(columns, settings)
+            elif resolved != columns:
+                assert first is not None
+                raise _columns_differ(path, resolved, first[0], columns)
             assert validator is not None
-            shown = list(reader.column_names if output_columns is None else output_columns)
-            needed = [c for c in reader.column_names if c in set(shown) | set(columns.needed)]
+            if output_columns is not None:
+                wanted = list(output_columns)
+            elif resolved.keep:
+                wanted = list(resolved.keep)
+            else:
+                wanted = list(reader.column_names)
+            loss_names = (
+                ["log_loss"]
+                if len(columns.predictions) == 1
+                else [f"log_loss_{name}" for name in columns.predictions]
+            )
+            shown = [name for name in dict.fromkeys(wanted) if name not in loss_names]
+            if first is None:
+                first = (path, shown)
+            elif shown != first[1]:
+                raise InputError(
+                    f"{shown_path(path)} has the columns {', '.join(shown)}, unlike "
+                    f"{shown_path(first[0])} ({', '.join(first[1])}); pass --keep to choose "
+                    "columns they share."
+                )
+            wanted_set = set(shown) | set(columns.needed)
+            needed = [c for c in reader.column_names if c in wanted_set]
             float_columns = list(columns.predictions) + ([columns.weight] if columns.weight else [])
             input_stats = InputStats(reader.source.path, reader.source.format)
             if stats is not None:
                 stats.append(input_stats)
             chunks = reader.chunks(needed, settings.chunk_size, float_columns)
             for chunk, valid in iter_valid_chunks(chunks, validator, input_stats):
-                table = (
-                    chunk.table if valid.keep is None else chunk.table.filter(pa.array(valid.keep))
-                )
+                table = chunk.table
+                if valid.keep is not None:
+                    table = table.filter(bool_array(valid.keep))
                 losses = compute_losses(
                     valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
                 )
-                out = table.select(shown)
-                if len(columns.predictions) == 1:
-                    out = out.append_column("log_loss", pa.array(losses.losses[0]))
-                else:
-                    for name, values in zip(columns.predictions, losses.losses):
-                        out = out.append_column(f"log_loss_{name}", pa.array(values))
+                out = _as_numbers(table.select(shown), columns, valid)
+                for name, values in zip(loss_names, losses.losses):
+                    out = out.append_column(name, _float_array(values))
                 yield out
         finally:
             reader.close()
+
+
+def _as_numbers(table: pa.Table, columns: Columns, valid: ValidRows) -> pa.Table:
+    """Prediction and weight columns that a CSV block left as text become the floats scored.
+
+    A block with a value that is not a number is parsed with those columns as text;
+    with --on-invalid skip its valid rows would otherwise come out as strings while
+    every other chunk has numbers.
+    """
+    parsed = list(zip(columns.predictions, valid.predictions))
+    if columns.weight and valid.weight is not None:
+        parsed.append((columns.weight, valid.weight))
+    for name, values in parsed:
+        if name not in table.column_names:
+            continue
+        index = table.column_names.index(name)
+        kind = table.schema.field(index).type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            table = table.set_column(index, name, _float_array(values))
+    return table
+
+
+def _float_array(values: npt.NDArray[np.float64]) -> pa.Array:
+    """A float64 numpy array as an Arrow array, built from its buffer (pa.array imports pandas)."""
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(pa.float64(), len(data), [None, pa.py_buffer(data)])

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bcecli.errors import ColumnError, UsageError
+from bcecli.errors import ColumnError, UsageError, shown_path
 
 LABEL_NAMES = ("label", "y", "y_true", "target", "truth", "actual", "class")
 PROB_NAMES = (
@@ -93,7 +93,7 @@ def _find(name: str, available: Sequence[str], source: str, option: str) -> str:
     folded = [column for column in available if column.casefold() == name.casefold()]
     if len(folded) == 1:
         return folded[0]
-    message = f"{source} has no column {name!r} (for {option})."
+    message = f"{shown_path(source)} has no column {name!r} (for {option})."
     close = difflib.get_close_matches(name, list(available), n=1, cutoff=0.6)
     if close:
         message += f" Did you mean {close[0]!r}?"
@@ -111,13 +111,25 @@ def _detect(
         return found[0]
     if not found:
         raise ColumnError(
-            f"{source} has no {what} column with a well-known name; its columns are: "
-            f"{_listing(available)}. Name it with {option}."
+            f"{shown_path(source)} has no {what} column with a well-known name; its columns "
+            f"are: {_listing(available)}. {_delimiter_hint(available) or f'Name it with {option}.'}"
         )
     raise ColumnError(
-        f"{source} has several {what}-like columns ({_listing(found)}). "
+        f"{shown_path(source)} has several {what}-like columns ({_listing(found)}). "
         f"Name the one to use with {option}."
     )
+
+
+def _delimiter_hint(names: Sequence[str]) -> str | None:
+    """Column names holding another delimiter mean the file was split on the wrong one."""
+    for delimiter, said, value in (
+        ("\t", "a tab", "tab"),
+        (";", "';'", "';'"),
+        ("|", "'|'", "'|'"),
+    ):
+        if any(delimiter in name for name in names):
+            return f"Is the delimiter {said}? Pass -d {value}."
+    return None
 
 
 def _listing(names: Sequence[str], limit: int = 20) -> str:

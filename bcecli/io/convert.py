@@ -1,7 +1,14 @@
-"""Arrow columns to float64 and boolean numpy arrays, with masks of what did not convert."""
+"""Arrow columns to float64 and boolean numpy arrays, with masks of what did not convert.
+
+Arrays reach numpy through ``bcecli.io.arrays``, never pyarrow's ``to_numpy``, and
+Arrow values are built from buffers, never with ``pa.scalar``/``pa.array`` on Python
+objects: each of those imports pandas on first use (0.3 s), and pyarrow swallows a
+Ctrl-C that lands during that import, so bce would carry on instead of exiting 130.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bcecli.core.validate import Codes, Problem
+from bcecli.io.arrays import bool_values, is_numeric, null_mask, numeric_values
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -25,13 +33,6 @@ def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return column
 
 
-def _null_mask(array: pa.Array) -> BoolArray | None:
-    if array.null_count == 0:
-        return None
-    mask: BoolArray = array.is_null().to_numpy(zero_copy_only=False)
-    return mask
-
-
 def to_float(
     column: pa.Array | pa.ChunkedArray,
 ) -> tuple[FloatArray, BoolArray | None, BoolArray | None]:
@@ -43,11 +44,17 @@ def to_float(
         looks_numeric = pc.match_substring_regex(array, _NUMBER)
         bad = pc.and_(pc.invert(looks_numeric), pc.is_valid(array))
         if pc.any(bad).as_py():
-            unparsed = bad.to_numpy(zero_copy_only=False)
-            array = pc.if_else(looks_numeric, array, pa.scalar(None, kind))
+            unparsed = _filled_bool(bad)
+            array = pc.if_else(looks_numeric, array, pa.nulls(len(array), kind))
         array = pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
     elif pa.types.is_dictionary(kind):
         return to_float(array.dictionary_decode())
+    elif (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)) and _valid_utf8(array):
+        return to_float(array.cast(pa.string()))
+    elif pa.types.is_decimal(kind):
+        # Through text: pyarrow's decimal-to-float cast is not correctly rounded
+        # (0.7 becomes 0.7000000000000001); parsing the digits is.
+        return to_float(array.cast(pa.string()))
     elif pa.types.is_boolean(kind) or not (
         pa.types.is_integer(kind)
         or pa.types.is_floating(kind)
@@ -55,18 +62,13 @@ def to_float(
         or pa.types.is_null(kind)
     ):
         # Not a number at all: every row is unparsed, reported with its value.
-        values = np.full(len(array), np.nan)
-        return (
-            values,
-            _null_mask(array),
-            np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False)),
-        )
+        return np.full(len(array), np.nan), null_mask(array), _filled_bool(pc.is_valid(array))
     elif not pa.types.is_float64(kind):
         array = pc.cast(array, pa.float64())
-    missing = _null_mask(array)
-    values: FloatArray = np.ascontiguousarray(
-        array.to_numpy(zero_copy_only=False), dtype=np.float64
-    )
+    missing = null_mask(array)
+    values: FloatArray = numeric_values(array)
+    if missing is not None:
+        values = np.where(missing, np.nan, values)  # not whatever the buffer held
     if missing is not None and unparsed is not None:
         missing = missing & ~unparsed
     return values, missing, unparsed
@@ -96,19 +98,27 @@ class LabelMapper:
         array = as_array(column)
         if pa.types.is_dictionary(array.type):
             array = array.dictionary_decode()
-        missing = _null_mask(array)
+        if (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)) and (
+            _valid_utf8(array)
+        ):
+            array = array.cast(pa.string())
+        if pa.types.is_decimal(array.type) and self.pos_label is None:
+            array = pc.cast(array.cast(pa.string()), pa.float64())  # 1.0 and 0.0 as numbers
+        missing = null_mask(array)
         if self.pos_label is not None:
             y, bad = self._with_pos_label(array)
         elif pa.types.is_boolean(array.type):
             y, bad = _filled_bool(array), None
-        elif pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
-            values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
-            y = values == 1.0
-            bad = ~(y | (values == 0.0))
+        elif is_numeric(array.type):
+            values = numeric_values(array)
+            y = values == 1
+            bad = ~(y | (values == 0))
+            if missing is not None:
+                y &= ~missing  # the buffer under a null holds anything
         elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             folded = pc.utf8_lower(pc.utf8_trim_whitespace(array))
-            y = _filled_bool(pc.is_in(folded, pa.array(_TRUE)))
-            bad = ~(y | _filled_bool(pc.is_in(folded, pa.array(_FALSE))))
+            y = _filled_bool(pc.is_in(folded, value_set=_text_array(_TRUE)))
+            bad = ~(y | _filled_bool(pc.is_in(folded, value_set=_text_array(_FALSE))))
         else:
             y = np.zeros(len(array), dtype=bool)
             bad = np.ones(len(array), dtype=bool)
@@ -118,26 +128,85 @@ class LabelMapper:
         return y, codes
 
     def _with_pos_label(self, array: pa.Array) -> tuple[BoolArray, BoolArray | None]:
-        text = array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
-        text = pc.utf8_trim_whitespace(text)
-        positive = pc.fill_null(pc.equal(text, pa.scalar(self.pos_label)), False)
-        y = _filled_bool(positive)
+        comparable = _comparable(array, self.pos_label or "")
+        if comparable is None:
+            return np.zeros(len(array), dtype=bool), np.ones(len(array), dtype=bool)
+        text, pos_label = comparable
+        y = _filled_bool(pc.equal(text, _text_array([pos_label])[0]))
         if self.negative is None:
             # unique() keeps first appearances in order: the first other value seen
             # becomes the negative class.
-            others = pc.unique(pc.filter(text, pc.invert(positive))).drop_null()
+            others = pc.unique(pc.filter(text, bool_array(~y))).drop_null()
             if len(others):
                 self.negative = str(others[0].as_py())
         if self.negative is None:
             return y, None
-        negative = _filled_bool(pc.equal(text, pa.scalar(self.negative)))
+        negative = _filled_bool(pc.equal(text, _text_array([self.negative])[0]))
         return y, ~(y | negative)
 
 
+def _comparable(array: pa.Array, pos_label: str) -> tuple[pa.Array, str] | None:
+    """Labels and --pos-label as text that compares as the user means it.
+
+    Numbers compare as numbers (``--pos-label 1.0`` matches 1, and a CSV column of
+    ``1.0``/``0.0`` that pyarrow read as floats), booleans case-insensitively.
+    """
+    kind = array.type
+    if pa.types.is_boolean(kind):
+        folded = pos_label.strip().lower()
+        return pc.cast(array, pa.string()), {"1": "true", "0": "false"}.get(folded, folded)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        numbers = array.cast(pa.string()) if pa.types.is_decimal(kind) else array
+        numbers = pc.cast(numbers, pa.float64())
+        try:
+            wanted = float(pos_label)
+        except ValueError:
+            wanted = None
+        # One formatting for both sides: pyarrow's own float-to-text cast.
+        text = pc.cast(numbers, pa.string())
+        if wanted is None:
+            return text, pos_label
+        wanted_array = pa.Array.from_buffers(
+            pa.float64(), 1, [None, pa.py_buffer(np.array([wanted], np.float64).tobytes())]
+        )
+        return text, str(pc.cast(wanted_array, pa.string())[0].as_py())
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        try:
+            array = pc.cast(array, pa.string())
+        except pa.ArrowException:
+            return None  # no text form (nested types): every row is reported
+    return pc.utf8_trim_whitespace(array), pos_label.strip()
+
+
+def bool_array(mask: BoolArray) -> pa.Array:
+    """A numpy mask as an Arrow boolean array (for ``Table.filter``), without pandas."""
+    bits = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits.tobytes())])
+
+
+def _text_array(values: Sequence[str]) -> pa.Array:
+    """Python strings as an Arrow string array, without pandas."""
+    encoded = [value.encode("utf-8") for value in values]
+    offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int32)
+    buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
+
+
+def _valid_utf8(array: pa.Array) -> bool:
+    try:
+        array.cast(pa.string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _filled_bool(array: pa.Array | Any) -> BoolArray:
-    filled = pc.fill_null(array, False)
-    result: BoolArray = np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
-    return result
+    """A boolean array's values as numpy, with False for nulls."""
+    # Not pc.fill_null(array, False): making that scalar imports pandas (see above).
+    array = as_array(array)
+    values = bool_values(array)
+    missing = null_mask(array)
+    return values if missing is None else values & ~missing
 
 
 def _combine(n: int, missing: BoolArray | None, bad: BoolArray | None) -> Codes | None:

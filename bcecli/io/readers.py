@@ -9,24 +9,47 @@ as its lines arrive. Parquet is read one row group at a time with a fresh reader
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from bcecli.errors import InputError
+from bcecli.errors import InputError, shown_path
 from bcecli.io.sources import Source
 
 BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text per parse
+HEADER_LIMIT = 1 << 24  # a first line longer than 16 MiB is not a header
 _BOM = b"\xef\xbb\xbf"
-_DELIMITER_HINTS = {";": "';'", "\t": "tab", "|": "'|'", ",": "','"}
+_BLANK_LINES = re.compile(rb"[\r\n]*")
+# Delimiters to suggest when a header splits into one column: (how to say it, -d value).
+_DELIMITER_HINTS = {
+    ";": ("';'", "';'"),
+    "\t": ("a tab", "tab"),
+    "|": ("'|'", "'|'"),
+    ",": ("','", "','"),
+}
+# What a binary file is, by its first bytes, and what to do about it.
+_MAGIC = (
+    (b"PAR1", "a Parquet file", "pass --input-format parquet or name it .parquet"),
+    (b"\x1f\x8b", "gzip-compressed", "name it .gz or pipe it through zcat"),
+    (b"BZh", "bzip2-compressed", "name it .bz2 or pipe it through bzcat"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "name it .zst or pipe it through zstdcat"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (xz -d)"),
+    (b"PK\x03\x04", "a zip archive", "extract it, or export the workbook as CSV"),
+    (b"\xd0\xcf\x11\xe0", "an Excel workbook", "export it as CSV"),
+    (b"\xff\xfe", "UTF-16 text", "convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text", "convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"),
+)
 
 
 @dataclass
@@ -39,8 +62,11 @@ class Chunk:
 
 
 class Reader(Protocol):
-    source: Source
-    column_names: list[str]
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def column_names(self) -> list[str]: ...
 
     def chunks(
         self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
@@ -50,7 +76,7 @@ class Reader(Protocol):
 
 
 def open_reader(
-    source: Source, *, no_header: bool = False, block_bytes: int = BLOCK_BYTES
+    source: Source, *, no_header: bool = False, block_bytes: int | None = None
 ) -> Reader:
     """Open a source and read its column names; nothing else is read yet."""
     if source.format == "parquet":
@@ -94,12 +120,17 @@ def slice_rows(table: pa.Table, chunk_size: int) -> Iterator[tuple[int, pa.Table
 class CsvReader:
     """Delimited text from a file (optionally compressed) or standard input."""
 
-    def __init__(self, source: Source, *, no_header: bool = False, block_bytes: int = BLOCK_BYTES):
+    def __init__(
+        self, source: Source, *, no_header: bool = False, block_bytes: int | None = None
+    ) -> None:
         self.source = source
-        self.block_bytes = block_bytes
+        self.name = shown_path(source.path)
+        # Looked up at call time, so tests can shrink blocks to cross many boundaries.
+        self.block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
         self._stream = _open_text_stream(source)
         self._pending = b""
         self._eof = False
+        self._cr_line_ends = False  # classic Mac files: read every CR as a line end
         try:
             first_line = self._read_first_line()
             self.column_names = self._header(first_line, no_header)
@@ -122,26 +153,42 @@ class CsvReader:
                 data = self._stream.read(self.block_bytes)
         except (OSError, EOFError, pa.ArrowException) as error:
             raise InputError(
-                f"{self.source.path}: cannot read the file ({_reason(error)}); "
+                f"{self.name}: cannot read the file ({_reason(error)}); "
                 "it may be truncated or corrupt."
             ) from None
         if not data:
             self._eof = True
+        if self._cr_line_ends:
+            return bytes(data).replace(b"\r", b"\n")
         return bytes(data)
 
     def _read_first_line(self) -> bytes:
-        while b"\n" not in self._pending and not self._eof:
-            self._pending += self._read()
-        if self._pending.startswith(_BOM):
-            self._pending = self._pending[len(_BOM) :]
-        if b"\x00" in self._pending[:65536]:
+        """The header line (or first row); blank lines and a UTF-8 BOM before it are dropped."""
+        buffer = bytearray(self._pending)
+        start = 0
+        while True:
+            start = _skip_blank_lines(buffer, len(_BOM) if buffer.startswith(_BOM) else 0)
+            newline = buffer.find(b"\n", start)
+            if _only_cr_line_ends(buffer, start, newline):
+                self._cr_line_ends = True
+                buffer = bytearray(buffer.replace(b"\r", b"\n"))
+                continue
+            if newline >= 0 or self._eof or len(buffer) - start >= HEADER_LIMIT:
+                break
+            buffer += self._read()
+        data = bytes(buffer[start:])
+        binary = _binary_kind(data)
+        if binary:
+            raise InputError(f"{self.name} is {binary[0]}, not delimited text; {binary[1]}.")
+        if b"\n" not in data and not self._eof:
             raise InputError(
-                f"{self.source.path} holds binary data, not delimited text; "
-                "pass a CSV, TSV or Parquet file."
+                f"{self.name} has no line end in its first {HEADER_LIMIT >> 20} MiB, "
+                "so it is not delimited text; pass a CSV, TSV or Parquet file."
             )
-        line, _, rest = self._pending.partition(b"\n")
-        if not line.strip() and not rest:
-            raise InputError(f"{self.source.path} is empty; bce needs a header line and rows.")
+        line = data.partition(b"\n")[0]
+        if not line.strip():
+            raise InputError(f"{self.name} is empty; bce needs a header line and rows.")
+        self._pending = data
         return line
 
     def _header(self, first_line: bytes, no_header: bool) -> list[str]:
@@ -149,15 +196,20 @@ class CsvReader:
             text = first_line.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError:
             raise InputError(
-                f"{self.source.path} is not UTF-8 text; convert it to UTF-8 "
+                f"{self.name} is not UTF-8 text; convert it to UTF-8 "
                 "(for example with iconv) or pass a Parquet file."
             ) from None
-        fields = next(csv.reader([text], delimiter=self.source.delimiter), [])
+        delimiter = self.source.delimiter
+        try:
+            fields = next(csv.reader([text], delimiter=delimiter), [])
+        except csv.Error:
+            # A stray CR or quote: split plainly, pyarrow will judge the rows.
+            fields = text.split(delimiter)
         if len(fields) < 2:
+            message = f"{self.name}: found a single column in {text[:60]!r}."
             hint = next((h for d, h in _DELIMITER_HINTS.items() if d in text), None)
-            message = f"{self.source.path}: found a single column in {text[:60]!r}."
-            if hint and self.source.delimiter not in text:
-                message += f" Is the delimiter {hint}? Pass it with -d."
+            if hint and delimiter not in text:
+                message += f" Is the delimiter {hint[0]}? Pass -d {hint[1]}."
             else:
                 message += " bce needs at least a label and a prediction column."
             raise InputError(message)
@@ -206,11 +258,13 @@ class BlockParser:
         float_columns: Sequence[str],
     ) -> None:
         self.source = source
+        self.name = shown_path(source.path)
         self.names = list(names)
         self.columns = list(columns)
         self.float_columns = [c for c in float_columns if c in self.columns]
         self.parse_options = pacsv.ParseOptions(delimiter=source.delimiter)
         self.types = {name: pa.float64() for name in self.float_columns}
+        self.text_types = {name: pa.string() for name in self.float_columns}
 
     def _convert(self, types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
@@ -236,38 +290,120 @@ class BlockParser:
 
     def parse(self, block: bytes, rows_before: int) -> pa.Table:
         try:
-            return self._read(block, self.types, self.parse_options)
+            table = self._read(block, self.types, self.parse_options)
         except pa.ArrowInvalid as error:
-            if "conversion error" in str(error).lower():
-                # A value that is not a number: read those columns as text so the
-                # validator can name the row, or skip it.
-                types = {name: pa.string() for name in self.float_columns}
-                try:
-                    return self._read(block, types, self.parse_options)
-                except pa.ArrowInvalid as again:
-                    error = again
+            if "conversion error" not in str(error).lower():
+                raise self._parse_error(block, rows_before, error) from None
+            # A value that is not a number: read those columns as text so the
+            # validator can name the row, or skip it.
+            try:
+                table = self._read(block, self.text_types, self.parse_options)
+            except pa.ArrowException as again:
+                raise self._parse_error(block, rows_before, again) from None
+        except pa.ArrowException as error:
             raise self._parse_error(block, rows_before, error) from None
+        self._check(block, rows_before, table)
+        return table
+
+    def _check(self, block: bytes, rows_before: int, table: pa.Table) -> None:
+        """Refuse what pyarrow accepts but would mislead: bytes that are not UTF-8, and
+        a quote left open, which swallows the following lines into one value."""
+        binary = [field.name for field in table.schema if pa.types.is_binary(field.type)]
+        if binary:  # type inference gave up on text
+            error = self._utf8_error(table.select(binary), rows_before)
+            if error is not None:
+                raise error
+        lines = block.count(b"\n") + (not block.endswith(b"\n"))
+        if table.num_rows != lines:
+            parts = block.split(b"\n")
+            if parts[-1] == b"":
+                parts.pop()
+            blank = parts.count(b"") + parts.count(b"\r")  # pyarrow skips empty lines
+            if table.num_rows != len(parts) - blank:
+                raise self._open_quote_error(block, rows_before)
+
+    def _utf8_error(self, table: pa.Table, rows_before: int) -> InputError | None:
+        """The first row with a value that is not UTF-8, among binary columns."""
+        first: tuple[int, str, bytes] | None = None
+        for name in table.column_names:
+            for index, value in enumerate(table.column(name).to_pylist()):
+                if first is not None and index >= first[0]:
+                    break
+                if isinstance(value, bytes) and not _is_utf8(value):
+                    first = (index, name, value)
+                    break
+        if first is None:
+            return None
+        index, name, value = first
+        return InputError(
+            f"{self.name} row {rows_before + index + 1}: {name} = {value[:40]!r} is not "
+            "UTF-8 text. Convert the file to UTF-8 (for example with iconv -f latin1 -t utf-8)."
+        )
+
+    def _open_quote_error(self, block: bytes, rows_before: int) -> InputError:
+        try:
+            every = pacsv.read_csv(
+                pa.py_buffer(block),
+                read_options=pacsv.ReadOptions(column_names=self.names, use_threads=False),
+                parse_options=self.parse_options,
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in self.names}
+                ),
+            )
+        except pa.ArrowException:
+            every = None
+        if every is not None:
+            for name in every.column_names:
+                found = pc.match_substring(every.column(name), "\n")
+                index = pc.index(found, True).as_py()
+                if index is not None and index >= 0:
+                    value = str(every.column(name)[index].as_py()).partition("\n")[0]
+                    return InputError(
+                        f"{self.name} row {rows_before + index + 1}: the quote opened in {name} "
+                        f"before {value[:40]!r} is not closed on its line. Close it there: "
+                        "bce reads one row per line."
+                    )
+        return InputError(
+            f"{self.name}: after row {rows_before}, a quote is not closed on its line. "
+            "Close it there: bce reads one row per line."
+        )
 
     def _parse_error(self, block: bytes, rows_before: int, error: Exception) -> InputError:
-        bad: list[tuple[int | None, str]] = []
+        bad: list[pacsv.InvalidRow] = []
 
         def handler(row: pacsv.InvalidRow) -> str:
-            bad.append((row.number, row.text))
+            bad.append(row)
             return "skip"
 
+        # pyarrow decodes each bad line for the handler and fails (inside the callback,
+        # where the error cannot be caught) on bytes that are not UTF-8: diagnose a
+        # copy with those replaced. Line ends, so row numbers, stay where they were.
+        text = block.decode("utf-8", "replace").encode("utf-8")
         options = pacsv.ParseOptions(delimiter=self.source.delimiter, invalid_row_handler=handler)
         try:
-            self._read(block, {n: pa.string() for n in self.float_columns}, options)
+            self._read(text, self.text_types, options)
         except pa.ArrowException:
             pass
         if bad:
-            number, text = bad[0]
-            where = f"row {rows_before + number}" if number is not None else "a row"
+            row = bad[0]
+            where = f"row {rows_before + row.number}" if row.number is not None else "a row"
             return InputError(
-                f"{self.source.path} {where}: expected {len(self.names)} fields as in the "
-                f"header, got {text[:80]!r}. Check the delimiter and quoting of that line."
+                f"{self.name} {where}: expected {row.expected_columns} fields as in the "
+                f"header, found {row.actual_columns} in {row.text[:80]!r}. Check the "
+                "delimiter and quoting of that line."
             )
-        return InputError(f"{self.source.path}: cannot parse the CSV ({_reason(error)}).")
+        try:
+            raw = self._read(
+                block, {name: pa.binary() for name in self.columns}, self.parse_options
+            )
+        except pa.ArrowException:
+            raw = None
+        utf8 = None if raw is None else self._utf8_error(raw, rows_before)
+        if utf8 is not None:
+            return utf8
+        return InputError(
+            f"{self.name}: cannot parse the rows after row {rows_before} ({_reason(error)})."
+        )
 
 
 class ParquetReader:
@@ -275,10 +411,11 @@ class ParquetReader:
 
     def __init__(self, source: Source, *, no_header: bool = False) -> None:
         self.source = source
-        self._stdin_buffer: pa.Buffer | None = None
+        # Standard input or a pipe path, held whole: Parquet needs to seek.
+        self._in_memory: pa.Buffer | None = None
         self.files: list[tuple[str, dict[str, object]]] = self._list_files()
         first_path = self.files[0][0]
-        schema = self._open(first_path).schema_arrow
+        schema = self._schema(self._open(first_path), first_path)
         partition_names = list(self.files[0][1])
         self.column_names = list(schema.names) + [
             name for name in partition_names if name not in schema.names
@@ -290,41 +427,72 @@ class ParquetReader:
             self._positions = {name: name for name in self.column_names}
 
     def close(self) -> None:
-        self._stdin_buffer = None
+        self._in_memory = None
 
     def _list_files(self) -> list[tuple[str, dict[str, object]]]:
         path = self.source.path
         if self.source.is_stdin:
-            self._stdin_buffer = pa.py_buffer(sys.stdin.buffer.read())
+            self._in_memory = pa.py_buffer(sys.stdin.buffer.read())
             return [(path, {})]
         if not self.source.is_dataset:
+            if not os.path.isfile(path):
+                # A pipe such as <(zcat ...), which cannot seek.
+                try:
+                    with open(path, "rb") as stream:
+                        self._in_memory = pa.py_buffer(stream.read())
+                except OSError as error:
+                    raise InputError(f"{path}: cannot read ({_reason(error)}).") from None
             return [(path, {})]
         import pyarrow.dataset as ds
 
         try:
             dataset = ds.dataset(path, format="parquet", partitioning="hive")
+            fragments = sorted(dataset.get_fragments(), key=lambda f: f.path)
+            files = [
+                (f.path, dict(ds.get_partition_keys(f.partition_expression))) for f in fragments
+            ]
+        except (pa.ArrowException, OSError) as error:
+            raise _dataset_error(path, error) from None
+        if not files:
+            raise _dataset_error(path, None)
+        return files
+
+    def _schema(self, parquet: pq.ParquetFile, path: str) -> pa.Schema:
+        try:
+            schema: pa.Schema = parquet.schema_arrow
         except (pa.ArrowException, OSError) as error:
             raise InputError(
-                f"{path}: cannot read the Parquet dataset ({_reason(error)})."
+                f"{shown_path(path)}: cannot read the Parquet schema ({_reason(error)}); "
+                "the file may be corrupt."
             ) from None
-        files = []
-        for fragment in sorted(dataset.get_fragments(), key=lambda f: f.path):
-            keys = ds.get_partition_keys(fragment.partition_expression)
-            files.append((fragment.path, dict(keys)))
-        if not files:
-            raise InputError(f"{path}: this folder holds no Parquet files.")
-        return files
+        return schema
 
     def _open(self, path: str) -> pq.ParquetFile:
         try:
-            if self._stdin_buffer is not None:
-                return pq.ParquetFile(pa.BufferReader(self._stdin_buffer))
+            if self._in_memory is not None:
+                return pq.ParquetFile(pa.BufferReader(self._in_memory))
             return pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as error:
+            if self._looks_like_text(path):
+                raise InputError(
+                    f"{shown_path(path)} holds text, not Parquet; "
+                    "pass --input-format csv (or tsv), or name it .csv."
+                ) from None
             raise InputError(
-                f"{path} is not a readable Parquet file ({_reason(error)}); "
+                f"{shown_path(path)} is not a readable Parquet file ({_reason(error)}); "
                 "it may be truncated or corrupt."
             ) from None
+
+    def _looks_like_text(self, path: str) -> bool:
+        try:
+            if self._in_memory is not None:
+                head = self._in_memory.slice(0, min(4096, self._in_memory.size)).to_pybytes()
+            else:
+                with open(path, "rb") as stream:
+                    head = stream.read(4096)
+        except OSError:
+            return False
+        return bool(head.strip()) and _binary_kind(head) is None and _is_utf8_prefix(head)
 
     def chunks(
         self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
@@ -333,16 +501,23 @@ class ParquetReader:
         for path, partition in self.files:
             parquet = self._open(path)
             file_columns = [name for name in wanted if name not in partition]
-            missing = [n for n in file_columns if n not in parquet.schema_arrow.names]
+            names = self._schema(parquet, path).names
+            missing = [n for n in file_columns if n not in names]
             if missing:
-                raise InputError(f"{path} has no column {missing[0]!r}, unlike the first file.")
+                raise InputError(
+                    f"{path} has no column {missing[0]!r}, unlike {self.files[0][0]}; "
+                    "every file of a dataset needs the columns bce reads."
+                )
             rows_before = 0
             for group in range(parquet.num_row_groups):
                 try:
                     table = self._open(path).read_row_group(group, columns=file_columns)
+                    # Corrupt pages can decode to text that is not UTF-8, which would fail
+                    # later in a compute kernel; full validation catches it here.
+                    table.validate(full=True)
                 except (pa.ArrowException, OSError) as error:
                     raise InputError(
-                        f"{path}: cannot read row group {group} ({_reason(error)}); "
+                        f"{shown_path(path)}: cannot read row group {group} ({_reason(error)}); "
                         "the file may be truncated or corrupt."
                     ) from None
                 for name, value in partition.items():
@@ -359,10 +534,85 @@ def _open_text_stream(source: Source) -> IO[bytes]:
     try:
         if source.compression:
             stream = pa.input_stream(source.path, compression=source.compression)
-            return io.BufferedReader(stream, buffer_size=BLOCK_BYTES)  # type: ignore[arg-type]
+            return io.BufferedReader(stream, buffer_size=BLOCK_BYTES)
         return open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
     except (OSError, pa.ArrowException) as error:
-        raise InputError(f"{source.path}: cannot open ({_reason(error)}).") from None
+        raise InputError(f"{source.path}: cannot open it ({_reason(error)}).") from None
+
+
+def _skip_blank_lines(buffer: bytearray, start: int) -> int:
+    match = _BLANK_LINES.match(buffer, start)
+    return match.end() if match else start
+
+
+def _only_cr_line_ends(buffer: bytearray, start: int, newline: int) -> bool:
+    """True when the first line ends in a CR not followed by LF (classic Mac text)."""
+    cr = buffer.find(b"\r", start)
+    return 0 <= cr < len(buffer) - 1 and (newline < 0 or cr < newline) and buffer[cr + 1] != 10
+
+
+def _dataset_error(path: str, error: BaseException | None) -> InputError:
+    """Why a folder is not a Parquet dataset, naming a file that is in the way."""
+    files: list[str] = []
+    for folder, _, names in os.walk(path):
+        # pyarrow skips hidden and underscore files too (_SUCCESS, .crc).
+        files += [os.path.join(folder, n) for n in sorted(names) if not n.startswith((".", "_"))]
+    parquet: list[str] = []
+    others: list[str] = []
+    for file in files[:1000]:  # enough to say why; a huge folder is not read twice
+        try:
+            with open(file, "rb") as stream:
+                is_parquet = stream.read(4) == b"PAR1"
+        except OSError as cause:
+            return InputError(f"{file}: cannot read it ({_reason(cause)}).")
+        (parquet if is_parquet else others).append(file)
+    if not parquet:
+        held = ""
+        if others:
+            more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+            held = f" (it holds {os.path.relpath(others[0], path)}{more})"
+        return InputError(
+            f"{path} is a folder with no Parquet files in it{held}; bce reads a folder as "
+            "a Parquet dataset, so pass CSV files by name."
+        )
+    if others:
+        return InputError(
+            f"{path}: {os.path.relpath(others[0], path)} is not a Parquet file. bce reads a "
+            "folder as a Parquet dataset: move other files out, or pass files by name."
+        )
+    reason = _reason(error) if error is not None else "no readable files"
+    return InputError(f"{path}: cannot read the Parquet dataset ({reason}).")
+
+
+def _is_utf8_prefix(data: bytes) -> bool:
+    """UTF-8 but for a character cut at the end."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _binary_kind(data: bytes) -> tuple[str, str] | None:
+    """(what it is, what to do) for bytes that are not text, else None."""
+    head = data[:65536]
+    has_nul = b"\x00" in head
+    if not has_nul and _is_utf8_prefix(head):
+        return None
+    for magic, what, todo in _MAGIC:
+        if head.startswith(magic):
+            return what, todo
+    if has_nul:
+        return "binary data", "pass a CSV, TSV or Parquet file"
+    return None  # not UTF-8, but text-like: the header check says so
 
 
 def _dedupe(names: list[str]) -> list[str]:

@@ -215,6 +215,42 @@ def build() -> dict[str, bytes | None]:
     y, _ = _preds(20, 24)
     files["perfect.csv"] = _csv(["label", "prob"], ((v, f"{v:.1f}") for v in y.tolist()))
 
+    # Classic Mac line ends (CR only): valid, read as 20 rows.
+    files["cr_only.csv"] = _label_prob_csv(20, 25, eol="\r")
+
+    # Blank lines before the header and between rows: valid, 20 rows.
+    lines = _label_prob_csv(20, 26).split(b"\n")
+    lines[5:5] = [b"", b"\r"]
+    files["blank_lines.csv"] = b"\n\n" + b"\n".join(lines)
+
+    # A Latin-1 city column: fine unless read (--by city), then row 3 is not UTF-8.
+    y, p = _preds(10, 27)
+    cities = ["Paris", "Oslo", "M\u00fcnchen", "Rome", "Z\u00fcrich"] * 2
+    files["latin1.csv"] = b"".join(
+        f"{a},{b},{c}\n".encode("latin-1")
+        for a, b, c in [("label", "prob", "city"), *_zip(y.tolist(), _fmt(p), cities)]
+    )
+
+    # Row 6 has three fields under a two-column header.
+    y, p = _preds(10, 28)
+    probs = _fmt(p)
+    probs[5] += ",7"
+    files["ragged.csv"] = _csv(["label", "prob"], _zip(y.tolist(), probs))
+
+    # Row 4 opens a quote it never closes: it would swallow the lines after it.
+    y, p = _preds(10, 29)
+    probs = _fmt(p)
+    probs[3] = '"' + probs[3]
+    files["open_quote.csv"] = _csv(["label", "prob"], _zip(y.tolist(), probs))
+
+    # Parquet bytes under a .csv name; UTF-16 text (as Excel's "Unicode text" saves it).
+    files["parquet_named.csv"] = _parquet_bytes(_label_prob_table(30, 30))
+    files["utf16.csv"] = _label_prob_csv(10, 31).decode("utf-8").encode("utf-16")
+
+    # A dataset folder with a stray text file in it.
+    files["mixed_dir/part-0.parquet"] = _parquet_bytes(_label_prob_table(20, 32))
+    files["mixed_dir/notes.txt"] = b"scored on 2024-06-07\n"
+
     return files
 
 

@@ -1,0 +1,484 @@
+"""Sinks for ``bce rows``: Arrow tables in, chunk by chunk, as CSV, NDJSON or Parquet.
+
+A file named with ``-o`` is written under a temporary name beside it and renamed
+only when every row is out, so a failure (bad row 5000, Ctrl-C, a full disk)
+never leaves a partial file behind. Standard output is flushed after every chunk
+so rows stream through pipes as they are scored.
+
+Like ``bcecli.io.convert``, this module never lets pyarrow turn Python objects into
+Arrow values (``pa.array``, ``pa.scalar``, or a plain ``str`` passed to a compute
+function): that imports pandas (0.3 s), and a Ctrl-C during the import is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from bcecli.errors import InputError, UsageError
+
+STDOUT = "-"
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
+# NDJSON is built this many rows at a time, so no text array nears 2 GiB.
+_JSON_SLICE = 65_536
+
+
+class TableSink(Protocol):
+    def write(self, table: pa.Table) -> None: ...
+
+    def close(self) -> None:
+        """Finish the output (Parquet writes its footer here)."""
+
+
+def output_format(path: str | None, requested: str | None) -> str:
+    """The format to write: ``requested`` if given, else by PATH's extension (CSV without one)."""
+    if requested is not None:
+        return requested
+    if path is None or path == STDOUT:
+        return "csv"
+    name, _ = _split_compression(path)
+    for suffix, fmt in _EXTENSIONS.items():
+        if name.lower().endswith(suffix):
+            return fmt
+    if not os.path.splitext(name)[1]:
+        return "csv"  # as on standard output; /dev/stdout, a FIFO, a bare name
+    raise UsageError(
+        f"Cannot tell the output format from the name {path!r}; end it with .csv, .tsv, "
+        ".parquet or .ndjson, or pass --output-format."
+    )
+
+
+@contextmanager
+def open_sink(path: str | None, fmt: str, stdout: BinaryIO) -> Iterator[TableSink]:
+    """A sink for PATH (``None`` or ``-``: standard output), finished when the block ends.
+
+    On any exception, KeyboardInterrupt included, a file output is removed.
+    """
+    if path is None or path == STDOUT:
+        if fmt == "parquet":
+            raise UsageError("Parquet cannot be written to standard output; pass -o FILE.parquet.")
+        sink = _text_sink(fmt, stdout, flush=True)
+        yield sink
+        sink.close()
+        return
+    _, compression = _split_compression(path)
+    if compression and fmt == "parquet":
+        raise UsageError(
+            f"{path}: Parquet compresses its own columns; name the file .parquet without "
+            f"{os.path.splitext(path)[1]}."
+        )
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a folder; -o needs a file name.")
+    with _output_file(path) as (target, direct):
+        writer: TableSink | None = None
+        try:
+            with _write_errors(path):
+                if fmt == "parquet":
+                    writer = ParquetSink(target, path)
+                else:
+                    stream: Any = (
+                        pa.CompressedOutputStream(target, compression)
+                        if compression
+                        else open(target, "wb")  # noqa: SIM115 - closed by the sink
+                    )
+                    # A pipe or device is read as we go: flush it like standard output.
+                    writer = _FileSink(_text_sink(fmt, stream, flush=direct), stream, path)
+            yield writer
+            writer.close()
+        except BaseException:
+            if writer is not None:
+                _abandon(writer)
+            raise
+
+
+def _text_sink(fmt: str, stream: BinaryIO, *, flush: bool) -> TableSink:
+    if fmt == "ndjson":
+        return NdjsonSink(stream, flush=flush)
+    if fmt in _DELIMITERS:
+        return CsvSink(stream, delimiter=_DELIMITERS[fmt], flush=flush)
+    raise UsageError(f"Unknown output format {fmt!r}; use csv, tsv, ndjson or parquet.")
+
+
+def _split_compression(path: str) -> tuple[str, str | None]:
+    lower = path.lower()
+    for suffix, codec in _COMPRESSIONS.items():
+        if lower.endswith(suffix):
+            return path[: -len(suffix)], codec
+    return path, None
+
+
+# -- files written whole or not at all ----------------------------------------------
+
+
+@contextmanager
+def _output_file(path: str) -> Iterator[tuple[str, bool]]:
+    """(name to write to, whether it is PATH itself): a temporary beside PATH, renamed at the end.
+
+    Devices and pipes (``-o /dev/stdout``) are written directly: renaming over
+    them would replace the device with a regular file.
+    """
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise InputError(f"Cannot write {path}: {error.strerror or error}.") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        yield path, True
+        return
+    # Through a symlink, replace the file it points to and keep the link.
+    real = os.path.realpath(path)
+    temporary = _create_temporary(real, path)
+    try:
+        if mode is not None:
+            os.chmod(temporary, stat.S_IMODE(mode))  # keep the replaced file's permissions
+        yield temporary, False
+        os.replace(temporary, real)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _create_temporary(real: str, path: str) -> str:
+    directory, name = os.path.split(real)
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{name}.bce-{secrets.token_hex(4)}.tmp")
+        try:
+            # O_EXCL: never clobber another file; mode 0o666 lets the umask apply as
+            # for any new file (mkstemp would leave it private to the owner).
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise InputError(f"Cannot write {path}: {error.strerror or error}.") from None
+        os.close(fd)
+        return temporary
+    raise InputError(f"Cannot write {path}: no free temporary name in its folder.")
+
+
+def _abandon(sink: TableSink) -> None:
+    """Release a sink's file after a failure; its content is being thrown away."""
+    try:
+        if isinstance(sink, _FileSink):
+            sink.stream.close()
+        elif isinstance(sink, ParquetSink) and sink.writer is not None:
+            sink.writer.close()
+    except Exception:  # noqa: BLE001 - the original error is the one to report
+        pass
+
+
+class _FileSink:
+    """A text sink over a file it owns: closes the file, reports write errors as bce errors."""
+
+    def __init__(self, inner: TableSink, stream: Any, path: str) -> None:
+        self.inner = inner
+        self.stream = stream
+        self.path = path
+
+    def write(self, table: pa.Table) -> None:
+        with _write_errors(self.path):
+            self.inner.write(table)
+
+    def close(self) -> None:
+        with _write_errors(self.path):
+            self.inner.close()
+            self.stream.close()
+
+
+@contextmanager
+def _write_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise  # a pipe named with -o closed early: as for standard output (| head)
+    except (OSError, pa.ArrowIOError) as error:
+        reason = getattr(error, "strerror", None) or str(error).strip().splitlines()[0]
+        raise InputError(f"Cannot write {path}: {reason}.") from None
+
+
+# -- CSV ----------------------------------------------------------------------------
+
+
+class CsvSink:
+    """Delimited text; the header once, before the first row.
+
+    Each chunk is written on its own rather than through one ``CSVWriter``, because
+    a CSV input's chunks may differ in inferred types (an empty column is ``null``
+    in one block and text in the next), and text needs no common schema.
+    """
+
+    def __init__(self, stream: BinaryIO, *, delimiter: str = ",", flush: bool = False) -> None:
+        self.stream = stream
+        self.delimiter = delimiter
+        self.flush = flush
+        self.names: list[str] | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        header = self.names is None
+        if header:
+            self.names = list(table.column_names)
+        self.stream.write(_csv_bytes(table, self.delimiter, header))
+        if self.flush:
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.flush:
+            self.stream.flush()
+
+
+def _csv_bytes(table: pa.Table, delimiter: str, header: bool) -> pa.Buffer:
+    for index, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            # CSV has no lists or structs: write them as JSON text, as NDJSON would.
+            table = table.set_column(index, field.name, _json_text(table.column(index)))
+    # pyarrow's "needed" style quotes every string; try bare values first so plain
+    # text stays plain for cut/sort, and quote only a chunk that needs it.
+    for style in ("none", "needed"):
+        options = pacsv.WriteOptions(
+            include_header=header,
+            delimiter=delimiter,
+            quoting_style=style,
+            quoting_header=style,
+        )
+        out = pa.BufferOutputStream()
+        try:
+            pacsv.write_csv(table, out, write_options=options)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            if style == "needed":
+                reason = str(error).strip().splitlines()[0]
+                raise InputError(
+                    f"Cannot write the rows as CSV ({reason}); write Parquet with -o FILE.parquet."
+                ) from None
+            continue
+        break
+    buffer: pa.Buffer = out.getvalue()
+    return buffer
+
+
+# -- NDJSON -------------------------------------------------------------------------
+
+
+class NdjsonSink:
+    """JSON Lines: one object per row, numbers as numbers, ``null`` for missing and non-finite.
+
+    Each column is turned into JSON text by Arrow kernels and the pieces joined
+    per row, so no Python code runs per row except for nested values.
+    """
+
+    def __init__(self, stream: BinaryIO, *, flush: bool = False) -> None:
+        self.stream = stream
+        self.flush = flush
+
+    def write(self, table: pa.Table) -> None:
+        for offset in range(0, table.num_rows, _JSON_SLICE):
+            lines = ndjson_lines(table.slice(offset, _JSON_SLICE))
+            self.stream.write(lines)
+        if self.flush and table.num_rows:
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.flush:
+            self.stream.flush()
+
+
+def ndjson_lines(table: pa.Table) -> memoryview:
+    """The table as JSON Lines bytes (every line ends with a newline)."""
+    if table.num_rows == 0:
+        return memoryview(b"")
+    parts: list[Any] = []
+    for index, name in enumerate(table.column_names):
+        key = json.dumps(name, ensure_ascii=False)
+        parts.append(_text_scalar(("{" if index == 0 else ",") + key + ":"))
+        parts.append(_json_values(table.column(index)))
+    parts.append(_text_scalar("}\n"))
+    lines = pc.binary_join_element_wise(*parts, _text_scalar(""))
+    # The joined lines lie end to end in one data buffer: write it without copying.
+    _, offsets, data = lines.buffers()
+    bounds = memoryview(offsets).cast("i")  # int32 offsets of a string array
+    return memoryview(data)[bounds[lines.offset] : bounds[lines.offset + len(lines)]]
+
+
+def _json_values(column: pa.ChunkedArray) -> pa.Array:
+    """One column as JSON text per row (``null`` for missing), never NaN or Infinity."""
+    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.dictionary_decode()
+        kind = array.type
+    if pa.types.is_null(kind):
+        return _fill_null(pa.nulls(len(array), pa.string()))
+    if pa.types.is_floating(kind):
+        # Arrow prints the shortest text that reads back as the same float.
+        finite = pc.if_else(pc.is_finite(array), array, pa.nulls(len(array), kind))
+        return _fill_null(pc.cast(finite, pa.string()))
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
+        return _fill_null(pc.cast(array, pa.string()))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _json_strings(array)
+    if pa.types.is_temporal(kind):
+        try:
+            return _json_strings(pc.cast(array, pa.string()))
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            pass
+    return _json_python(array)
+
+
+def _fill_null(text: pa.Array) -> pa.Array:
+    filled: pa.Array = pc.fill_null(text, _text_scalar("null"))
+    return filled
+
+
+_CONTROL = "[\\x00-\\x1f]"
+
+
+def _json_strings(array: pa.Array) -> pa.Array:
+    """Quoted, escaped JSON strings, by Arrow kernels unless a control character needs \\u."""
+    if pc.any(pc.match_substring_regex(array, _CONTROL)).as_py():
+        return _json_python(array)
+    escaped = pc.replace_substring(array, "\\", "\\\\")
+    escaped = pc.replace_substring(escaped, '"', '\\"')
+    quote = _text_scalar('"')
+    quoted = pc.binary_join_element_wise(quote, escaped, quote, _text_scalar(""))
+    return _fill_null(quoted)
+
+
+def _json_python(array: pa.Array) -> pa.Array:
+    """The slow path, per value: nested values, binary, text with control characters."""
+    return _text_array([_dumps(value) for value in array.to_pylist()])
+
+
+def _json_text(column: pa.ChunkedArray) -> pa.Array:
+    """Nested values as JSON text for CSV, missing ones left missing."""
+    return _text_array([None if v is None else _dumps(v) for v in column.to_pylist()])
+
+
+def _text_array(values: Sequence[str | None]) -> pa.Array:
+    """Python strings (or None) as an Arrow string array, built from buffers."""
+    encoded = [b"" if value is None else value.encode("utf-8") for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    validity = None
+    if any(value is None for value in values):
+        valid = np.array([value is not None for value in values], dtype=bool)
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+    buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
+
+
+def _text_scalar(text: str) -> pa.Scalar:
+    return _text_array([text])[0]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(
+        _finite(value),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+        separators=(",", ":"),
+    )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", errors="replace")
+    isoformat: Callable[[], str] | None = getattr(value, "isoformat", None)
+    if isoformat is not None:
+        return isoformat()
+    return str(value)
+
+
+# -- Parquet ------------------------------------------------------------------------
+
+
+class ParquetSink:
+    """A Parquet file whose schema is the first chunk's; later chunks are cast to it."""
+
+    def __init__(self, target: str, path: str) -> None:
+        self.target = target
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            # An all-empty column is typed null in one CSV block and may hold text in
+            # the next: write it as text from the start.
+            self.schema = pa.schema(
+                [
+                    field.with_type(pa.string()) if pa.types.is_null(field.type) else field
+                    for field in table.schema
+                ]
+            )
+            with _write_errors(self.path):
+                self.writer = pq.ParquetWriter(self.target, self.schema)
+        assert self.schema is not None
+        if not table.schema.equals(self.schema):
+            table = self._conform(table)
+        if table.num_rows:
+            with _write_errors(self.path):
+                self.writer.write_table(table)
+
+    def _conform(self, table: pa.Table) -> pa.Table:
+        assert self.schema is not None
+        if table.column_names != self.schema.names:
+            raise InputError(
+                f"Cannot write {self.path}: the columns changed from "
+                f"{', '.join(self.schema.names)} to {', '.join(table.column_names)}."
+            )
+        columns = []
+        for field, column in zip(self.schema, table.columns):
+            if column.type == field.type:
+                columns.append(column)
+                continue
+            try:
+                columns.append(column.cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InputError(
+                    f"Cannot write {self.path}: column {field.name!r} holds {field.type} "
+                    f"values in the first rows but {column.type} values later, and a "
+                    "Parquet column has one type; write CSV or NDJSON instead."
+                ) from None
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            with _write_errors(self.path):
+                self.writer.close()
