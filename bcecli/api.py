@@ -34,7 +34,11 @@ class TableReader:
             self.column_names = renamed
 
     def chunks(
-        self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
         projected = self.table.select(list(columns))
         for offset, piece in slice_rows(projected, chunk_size):

@@ -290,7 +290,9 @@ def score_readers(
             float_columns = list(columns.predictions)
             if columns.weight:
                 float_columns.append(columns.weight)
-            chunks = reader.chunks(columns.needed, settings.chunk_size, float_columns)
+            chunks = reader.chunks(
+                columns.needed, settings.chunk_size, float_columns, text_columns=columns.by
+            )
             for chunk, valid in iter_valid_chunks(chunks, validator, stats):
                 if on_progress is not None:
                     on_progress(chunk.table.num_rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import os
 import re
@@ -25,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bcecli.errors import InputError, shown_path
+from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.sources import Source
 
 BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text per parse
@@ -69,8 +71,15 @@ class Reader(Protocol):
     def column_names(self) -> list[str]: ...
 
     def chunks(
-        self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
-    ) -> Iterator[Chunk]: ...
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
+    ) -> Iterator[Chunk]:
+        """Chunks of the named columns; ``float_columns`` are parsed as numbers and
+        ``text_columns`` kept as text where the format has no types of its own."""
+        ...
 
     def close(self) -> None: ...
 
@@ -102,9 +111,13 @@ class LazyReader:
         return self._open().column_names
 
     def chunks(
-        self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
-        return self._open().chunks(columns, chunk_size, float_columns)
+        return self._open().chunks(columns, chunk_size, float_columns, text_columns)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -219,29 +232,54 @@ class CsvReader:
         return _dedupe([name.strip() for name in fields])
 
     def _blocks(self) -> Iterator[bytes]:
-        """Byte blocks that each end at a line end (the last may lack its newline)."""
-        pending = self._pending
+        """Byte blocks that each end at a line end (the last may lack its newline).
+
+        Each read is cut at its last newline: the block is the carried tail plus the
+        read up to there (one copy), and only the short rest is carried on.
+        """
+        tail = self._pending
         self._pending = b""
-        while True:
-            cut = pending.rfind(b"\n")
-            if cut >= 0:
-                yield pending[: cut + 1]
-                pending = pending[cut + 1 :]
-            if self._eof:
-                break
-            pending += self._read()
-        if pending.strip():
-            yield pending
+        cut = tail.rfind(b"\n")
+        if cut >= 0:  # rows that came with the header are out before the next read
+            yield tail[: cut + 1]
+            tail = tail[cut + 1 :]
+        while not self._eof:
+            data = self._read()
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail += data
+                continue
+            block = tail + data[: cut + 1]
+            tail = data[cut + 1 :]
+            yield block
+        if tail.strip():
+            yield tail
 
     # -- parsing -------------------------------------------------------------------
 
     def chunks(
-        self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
-        parser = BlockParser(self.source, self.column_names, columns, float_columns)
+        parser = BlockParser(self.source, self.column_names, columns, float_columns, text_columns)
+
+        def parse(block: bytes) -> tuple[bytes, pa.Table | None]:
+            # Row numbers are known only in order: a failing block is parsed again
+            # below, in order, to name its row.
+            try:
+                return block, parser.parse(block, 0)
+            except InputError:
+                return block, None
+
+        # Standard input stays on one thread so each block is handed on as soon as
+        # its lines arrive; files are parsed on every core while this one computes.
+        workers = 1 if self.source.is_stdin else default_workers()
         rows_before = 0
-        for block in self._blocks():
-            table = parser.parse(block, rows_before)
+        for block, parsed in ordered_map(parse, self._blocks(), workers=workers):
+            table = parser.parse(block, rows_before) if parsed is None else parsed
             for offset, piece in slice_rows(table, chunk_size):
                 yield Chunk(self.source.path, rows_before + offset + 1, piece)
             rows_before += table.num_rows
@@ -256,6 +294,7 @@ class BlockParser:
         names: Sequence[str],
         columns: Sequence[str],
         float_columns: Sequence[str],
+        text_columns: Sequence[str] = (),
     ) -> None:
         self.source = source
         self.name = shown_path(source.path)
@@ -263,8 +302,11 @@ class BlockParser:
         self.columns = list(columns)
         self.float_columns = [c for c in float_columns if c in self.columns]
         self.parse_options = pacsv.ParseOptions(delimiter=source.delimiter)
-        self.types = {name: pa.float64() for name in self.float_columns}
-        self.text_types = {name: pa.string() for name in self.float_columns}
+        # Group columns are read as text: per-block type inference could make one
+        # group 1 in a block and "1" in the next.
+        fixed_text = {name: pa.string() for name in text_columns if name in self.columns}
+        self.types = {**fixed_text, **{name: pa.float64() for name in self.float_columns}}
+        self.text_types = {**fixed_text, **{name: pa.string() for name in self.float_columns}}
 
     def _convert(self, types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
@@ -494,8 +536,26 @@ class ParquetReader:
             return False
         return bool(head.strip()) and _binary_kind(head) is None and _is_utf8_prefix(head)
 
+    def _read_row_group(self, path: str, columns: list[str], group: int) -> pa.Table:
+        """One row group through a fresh reader: a long-lived one keeps memory per group read."""
+        try:
+            table = self._open(path).read_row_group(group, columns=columns)
+            # Corrupt pages can decode to text that is not UTF-8, which would fail
+            # later in a compute kernel; full validation catches it here.
+            table.validate(full=True)
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(
+                f"{shown_path(path)}: cannot read row group {group} ({_reason(error)}); "
+                "the file may be truncated or corrupt."
+            ) from None
+        return table
+
     def chunks(
-        self, columns: Sequence[str], chunk_size: int, float_columns: Sequence[str] = ()
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
         wanted = [self._positions[name] for name in columns]
         for path, partition in self.files:
@@ -509,17 +569,10 @@ class ParquetReader:
                     "every file of a dataset needs the columns bce reads."
                 )
             rows_before = 0
-            for group in range(parquet.num_row_groups):
-                try:
-                    table = self._open(path).read_row_group(group, columns=file_columns)
-                    # Corrupt pages can decode to text that is not UTF-8, which would fail
-                    # later in a compute kernel; full validation catches it here.
-                    table.validate(full=True)
-                except (pa.ArrowException, OSError) as error:
-                    raise InputError(
-                        f"{shown_path(path)}: cannot read row group {group} ({_reason(error)}); "
-                        "the file may be truncated or corrupt."
-                    ) from None
+            groups = range(parquet.num_row_groups)
+            read = functools.partial(self._read_row_group, path, file_columns)
+            # The next row groups decode on other threads while this one is scored.
+            for table in ordered_map(read, groups, workers=default_workers(), ahead=2):
                 for name, value in partition.items():
                     table = table.append_column(name, pa.array([value] * table.num_rows))
                 table = table.select(wanted).rename_columns(list(columns))
