@@ -7,6 +7,7 @@ bins, worst rows). ``ScoreState`` merges with another, so a pass can be split.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,10 @@ from bcecli.core.calibration import CalibrationSums
 from bcecli.core.loss import DEFAULT_EPS
 from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
 from bcecli.core.worst import WorstRow, WorstRows, top_candidates
-from bcecli.errors import InputError, InvalidRowError, UsageError, shown_path
+from bcecli.errors import BceError, InputError, InvalidRowError, UsageError, shown_path
 from bcecli.io.columns import Columns, ColumnSpec, resolve_columns
 from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
+from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.readers import Chunk, Reader
 
 DEFAULT_CHUNK_SIZE = 100_000
@@ -182,6 +184,17 @@ class ScoreState:
         self.worst = WorstRows(settings.worst) if settings.worst else None
         self.skipped = 0
 
+    def merge(self, other: ScoreState) -> None:
+        """Add another pass's state: exact sums add exactly, so order never shows."""
+        self.total.merge(other.total)
+        for key, group in other.groups.items():
+            self.groups.setdefault(key, GroupSums(n_models=self.n_models)).merge(group)
+        if self.calibration is not None and other.calibration is not None:
+            self.calibration.merge(other.calibration)
+        if self.worst is not None and other.worst is not None:
+            self.worst.merge(other.worst)
+        self.skipped += other.skipped
+
     def update(
         self,
         losses: ChunkLosses,
@@ -261,17 +274,64 @@ def iter_valid_chunks(
         yield chunk, valid
 
 
+@dataclass
+class ChunkOutcome:
+    """One chunk scored on its own: its partial state, or the error to raise in order."""
+
+    read: int
+    valid: int = 0
+    skipped: int = 0
+    state: ScoreState | None = None
+    error: BceError | None = None
+
+
+def score_chunk(
+    chunk: Chunk,
+    *,
+    validator: ChunkValidator,
+    columns: Columns,
+    settings: Settings,
+    input_index: int,
+) -> ChunkOutcome:
+    """Validate and score one chunk into a fresh partial state (safe on any thread)."""
+    try:
+        valid = validator.validate(chunk)
+    except BceError as error:
+        return ChunkOutcome(chunk.table.num_rows, error=error)
+    state = ScoreState(len(columns.predictions), settings, columns.by)
+    if len(valid.y):
+        table = chunk.table if valid.keep is None else chunk.table.filter(bool_array(valid.keep))
+        losses = compute_losses(
+            valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
+        )
+        state.update(
+            losses,
+            table,
+            path=chunk.path,
+            input_index=input_index,
+            row_numbers=_row_numbers(chunk, valid.keep),
+            columns=columns,
+        )
+    return ChunkOutcome(chunk.table.num_rows, len(valid.y), valid.skipped, state)
+
+
 def score_readers(
     readers: Iterable[Reader],
     settings: Settings,
     *,
     on_progress: Callable[[int], None] | None = None,
 ) -> ScoreResult:
-    """Score every reader's rows as one population."""
+    """Score every reader's rows as one population.
+
+    Chunks are scored on a thread pool into partial states merged in input order;
+    the exact sums make the result independent of that split. With --pos-label the
+    negative class is the first other value in row order, so that pass stays serial.
+    """
     columns: Columns | None = None
     state: ScoreState | None = None
     validator: ChunkValidator | None = None
     inputs: list[InputStats] = []
+    workers = 1 if settings.pos_label is not None else default_workers()
     for input_index, reader in enumerate(readers):
         try:
             if columns is None:
@@ -293,26 +353,22 @@ def score_readers(
             chunks = reader.chunks(
                 columns.needed, settings.chunk_size, float_columns, text_columns=columns.by
             )
-            for chunk, valid in iter_valid_chunks(chunks, validator, stats):
+            work = functools.partial(
+                score_chunk,
+                validator=validator,
+                columns=columns,
+                settings=settings,
+                input_index=input_index,
+            )
+            for outcome in ordered_map(work, chunks, workers=workers):
+                if outcome.error is not None:
+                    raise outcome.error
                 if on_progress is not None:
-                    on_progress(chunk.table.num_rows)
-                if not len(valid.y):
-                    continue
-                if valid.keep is None:
-                    table = chunk.table
-                else:
-                    table = chunk.table.filter(bool_array(valid.keep))
-                losses = compute_losses(
-                    valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
-                )
-                state.update(
-                    losses,
-                    table,
-                    path=chunk.path,
-                    input_index=input_index,
-                    row_numbers=_row_numbers(chunk, valid.keep),
-                    columns=columns,
-                )
+                    on_progress(outcome.read)
+                stats.rows += outcome.valid
+                stats.skipped += outcome.skipped
+                assert outcome.state is not None
+                state.merge(outcome.state)
             state.skipped = sum(s.skipped for s in inputs)
         finally:
             reader.close()

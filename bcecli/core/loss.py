@@ -26,13 +26,13 @@ def check_eps(eps: float) -> float:
 def loss_from_prob(y: BoolArray, p: FloatArray, eps: float = DEFAULT_EPS) -> FloatArray:
     """-log(p) for positives and -log1p(-p) for negatives, p clipped to [eps, 1 - eps].
 
-    One log1p pass serves both classes: for negatives log1p(-p), for positives with
-    p >= 0.5 log1p(p - 1), where p - 1 is exact (Sterbenz). Only positives with
-    p < 0.5, where p - 1 would round, take log(p) directly.
+    Both are -log1p(-|y - p|): for negatives y - p = -p exactly, for positives with
+    p >= 0.5 it is 1 - p exactly (Sterbenz), so one log1p pass serves almost every
+    row. Only positives with p < 0.5, where 1 - p would round, take -log(p) directly.
     """
     clipped = np.clip(np.asarray(p, dtype=np.float64), eps, 1.0 - eps)
-    loss = np.negative(clipped)
-    np.subtract(clipped, 1.0, out=loss, where=y)
+    loss = np.subtract(y, clipped)
+    np.copysign(loss, -1.0, out=loss)
     np.log1p(loss, out=loss)
     np.negative(loss, out=loss)
     small = np.flatnonzero(y & (clipped < 0.5))

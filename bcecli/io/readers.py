@@ -249,7 +249,7 @@ class CsvReader:
             if cut < 0:
                 tail += data
                 continue
-            block = tail + data[: cut + 1]
+            block = tail + memoryview(data)[: cut + 1]  # one copy, not two
             tail = data[cut + 1 :]
             yield block
         if tail.strip():
@@ -355,6 +355,8 @@ class BlockParser:
             error = self._utf8_error(table.select(binary), rows_before)
             if error is not None:
                 raise error
+        if b'"' not in block:  # no quote, nothing left open (memchr: far cheaper than count)
+            return
         lines = block.count(b"\n") + (not block.endswith(b"\n"))
         if table.num_rows != lines:
             parts = block.split(b"\n")
