@@ -62,7 +62,7 @@ def rows(**options: Any) -> int:
       tail -f preds.csv | bce rows - --output-format ndjson
     """
     from bcecli.errors import InputError
-    from bcecli.io.writers import open_sink, output_format
+    from bcecli.io.writers import open_sink, output_format, write_rows
     from bcecli.scoring import InputStats, iter_row_losses
 
     path = options["output"]
@@ -73,9 +73,11 @@ def rows(**options: Any) -> int:
     written = 0
     try:
         with open_sink(path, fmt, sys.stdout.buffer) as sink:
-            for table in iter_row_losses(readers, settings, stats=stats):
-                sink.write(table)
-                written += table.num_rows
+            rows = iter_row_losses(
+                readers, settings, stats=stats, passthrough_text=fmt in ("csv", "tsv")
+            )
+            for count in write_rows(sink, rows, parallel=not _reads_stdin(readers)):
+                written += count
             if not written:
                 # Inside the block, so a file output is removed, as for any error.
                 raise InputError(_no_rows_message(stats))
@@ -84,6 +86,10 @@ def rows(**options: Any) -> int:
     if not options["quiet"]:
         _summary(written, stats, path)
     return 0
+
+
+def _reads_stdin(readers: list[Any]) -> bool:
+    return any(reader.source.is_stdin for reader in readers)
 
 
 def _no_rows_message(stats: list[Any]) -> str:

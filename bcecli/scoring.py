@@ -433,6 +433,7 @@ def iter_row_losses(
     *,
     output_columns: Sequence[str] | None = None,
     stats: list[InputStats] | None = None,
+    passthrough_text: bool = False,
 ) -> Iterator[pa.Table]:
     """Each chunk's valid rows with a ``log_loss`` column appended, in input order.
 
@@ -440,7 +441,8 @@ def iter_row_losses(
     ``settings.columns.keep`` when that names some. With several prediction columns
     the losses are named ``log_loss_<column>``. An input column of the same name as
     a loss column is left out rather than written twice. Every input must have the
-    same output columns, since they go to one table.
+    same output columns, since they go to one table. ``passthrough_text`` keeps the
+    columns that are only passed through as the input's text (for CSV output).
     """
     columns: Columns | None = None
     validator: ChunkValidator | None = None
@@ -482,20 +484,64 @@ def iter_row_losses(
             input_stats = InputStats(reader.source.path, reader.source.format)
             if stats is not None:
                 stats.append(input_stats)
-            chunks = reader.chunks(needed, settings.chunk_size, float_columns)
-            for chunk, valid in iter_valid_chunks(chunks, validator, input_stats):
-                table = chunk.table
-                if valid.keep is not None:
-                    table = table.filter(bool_array(valid.keep))
-                losses = compute_losses(
-                    valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
-                )
-                out = _as_numbers(table.select(shown), columns, valid)
-                for name, values in zip(loss_names, losses.losses):
-                    out = out.append_column(name, _float_array(values))
-                yield out
+            # Columns only passed through stay the text they were: a CSV's "02139" is
+            # not the number 2139, and text is the cheapest thing to parse.
+            scored = set(columns.needed)
+            text_columns = [c for c in shown if c not in scored] if passthrough_text else []
+            chunks = reader.chunks(needed, settings.chunk_size, float_columns, text_columns)
+            work = functools.partial(
+                _rows_with_losses,
+                validator=validator,
+                columns=columns,
+                settings=settings,
+                shown=shown,
+                loss_names=loss_names,
+            )
+            # Chunks are validated and scored on the pool, and come back in order.
+            workers = _row_workers(settings, reader)
+            for outcome in ordered_map(work, chunks, workers=workers):
+                if isinstance(outcome, BceError):
+                    raise outcome
+                table, skipped = outcome
+                input_stats.rows += table.num_rows
+                input_stats.skipped += skipped
+                yield table
         finally:
             reader.close()
+
+
+def _row_workers(settings: Settings, reader: Reader) -> int:
+    # --pos-label learns the negative class from the first other value in row order,
+    # and standard input is written as its lines arrive: a pool would wait for more.
+    if settings.pos_label is not None or reader.source.is_stdin:
+        return 1
+    return default_workers()
+
+
+def _rows_with_losses(
+    chunk: Chunk,
+    *,
+    validator: ChunkValidator,
+    columns: Columns,
+    settings: Settings,
+    shown: list[str],
+    loss_names: list[str],
+) -> tuple[pa.Table, int] | BceError:
+    """One chunk's valid rows with their losses appended (safe on any thread)."""
+    try:
+        valid = validator.validate(chunk)
+    except BceError as error:
+        return error
+    table = chunk.table
+    if valid.keep is not None:
+        table = table.filter(bool_array(valid.keep))
+    losses = compute_losses(
+        valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
+    )
+    out = _as_numbers(table.select(shown), columns, valid)
+    for name, values in zip(loss_names, losses.losses):
+        out = out.append_column(name, _float_array(values))
+    return out, valid.skipped
 
 
 def _as_numbers(table: pa.Table, columns: Columns, valid: ValidRows) -> pa.Table:

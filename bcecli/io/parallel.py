@@ -31,7 +31,7 @@ def ordered_map(
     if workers <= 1:
         yield from map(function, items)
         return
-    limit = ahead if ahead is not None else 2 * workers
+    limit = ahead if ahead is not None else workers + 1
     pending: deque[Future[R]] = deque()
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bce-parse")
     try:
