@@ -10,13 +10,9 @@ The public API is imported lazily so that ``bce --help`` stays fast.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = metadata.version("bcecli")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0"
+from bcecli._version import __version__
 
 if TYPE_CHECKING:
     from bcecli.api import row_losses, score

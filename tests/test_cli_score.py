@@ -199,3 +199,9 @@ def test_row_losses_api() -> None:
     table = bcecli.row_losses(str(PREDS))
     assert table.num_rows == 10_000 and table.column_names[-1] == "log_loss"
     validate_report(bcecli.score(frame).to_dict())
+
+
+def test_version_has_one_source() -> None:
+    from importlib.metadata import version
+
+    assert version("bcecli") == bcecli.__version__
