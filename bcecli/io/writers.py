@@ -267,7 +267,37 @@ def _write_errors(path: str) -> Iterator[None]:
 # -- CSV ----------------------------------------------------------------------------
 
 
-class CsvSink:
+class _StreamSink:
+    """Chunks encoded to bytes and written in order to a stream (flushed per chunk on
+    standard output and pipes, so rows reach a reader as they are scored)."""
+
+    def __init__(self, stream: BinaryIO, *, flush: bool = False) -> None:
+        self.stream = stream
+        self.flush = flush
+        self.started = False
+
+    def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
+        raise NotImplementedError
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self.write_encoded(self.encode(table, header=not self.started))
+
+    def write_encoded(self, data: bytes | pa.Buffer) -> None:
+        self.started = True
+        if not len(data):
+            return
+        self.stream.write(data)
+        if self.flush:
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.flush:
+            self.stream.flush()
+
+
+class CsvSink(_StreamSink):
     """Delimited text; the header once, before the first row.
 
     Each chunk is written on its own rather than through one ``CSVWriter``, because
@@ -276,31 +306,12 @@ class CsvSink:
     """
 
     def __init__(self, stream: BinaryIO, *, delimiter: str = ",", flush: bool = False) -> None:
-        self.stream = stream
+        super().__init__(stream, flush=flush)
         self.delimiter = delimiter
-        self.flush = flush
-        self.names: list[str] | None = None
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        self.write_encoded(self.encode(table, header=self.names is None))
-        self.names = list(table.column_names)
 
     def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
         """The chunk as text; pure, so chunks can be encoded on other threads."""
-        if table.num_rows == 0 and not header:
-            return b""
         return _csv_bytes(table, self.delimiter, header)
-
-    def write_encoded(self, data: bytes | pa.Buffer) -> None:
-        self.stream.write(data)
-        if self.flush:
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.flush:
-            self.stream.flush()
 
 
 def _csv_bytes(table: pa.Table, delimiter: str, header: bool) -> pa.Buffer:
@@ -335,19 +346,12 @@ def _csv_bytes(table: pa.Table, delimiter: str, header: bool) -> pa.Buffer:
 # -- NDJSON -------------------------------------------------------------------------
 
 
-class NdjsonSink:
+class NdjsonSink(_StreamSink):
     """JSON Lines: one object per row, numbers as numbers, ``null`` for missing and non-finite.
 
     Each column is turned into JSON text by Arrow kernels and the pieces joined
     per row, so no Python code runs per row except for nested values.
     """
-
-    def __init__(self, stream: BinaryIO, *, flush: bool = False) -> None:
-        self.stream = stream
-        self.flush = flush
-
-    def write(self, table: pa.Table) -> None:
-        self.write_encoded(self.encode(table, header=False))
 
     def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
         """The chunk as JSON Lines; pure, so chunks can be encoded on other threads."""
@@ -356,17 +360,6 @@ class NdjsonSink:
             ndjson_lines(table.slice(offset, _JSON_SLICE))
             for offset in range(0, table.num_rows, _JSON_SLICE)
         )
-
-    def write_encoded(self, data: bytes | pa.Buffer) -> None:
-        if not len(data):
-            return
-        self.stream.write(data)
-        if self.flush:
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.flush:
-            self.stream.flush()
 
 
 def ndjson_lines(table: pa.Table) -> memoryview:
