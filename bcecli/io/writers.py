@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
-import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, BinaryIO, Protocol, runtime_checkable
@@ -29,6 +27,7 @@ import pyarrow.parquet as pq
 
 from bcecli.errors import InputError, UsageError
 from bcecli.io.parallel import default_workers, ordered_map
+from bcecli.outputs import output_target
 
 STDOUT = "-"
 _EXTENSIONS = {
@@ -127,7 +126,7 @@ def open_sink(path: str | None, fmt: str, stdout: BinaryIO) -> Iterator[TableSin
         )
     if os.path.isdir(path):
         raise UsageError(f"{path} is a folder; -o needs a file name.")
-    with _output_file(path) as (target, direct):
+    with output_target(path) as (target, direct):
         writer: TableSink | None = None
         try:
             with _write_errors(path):
@@ -166,55 +165,6 @@ def _split_compression(path: str) -> tuple[str, str | None]:
 
 
 # -- files written whole or not at all ----------------------------------------------
-
-
-@contextmanager
-def _output_file(path: str) -> Iterator[tuple[str, bool]]:
-    """(name to write to, whether it is PATH itself): a temporary beside PATH, renamed at the end.
-
-    Devices and pipes (``-o /dev/stdout``) are written directly: renaming over
-    them would replace the device with a regular file.
-    """
-    try:
-        mode: int | None = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as error:
-        raise InputError(f"Cannot write {path}: {error.strerror or error}.") from None
-    if mode is not None and not stat.S_ISREG(mode):
-        yield path, True
-        return
-    # Through a symlink, replace the file it points to and keep the link.
-    real = os.path.realpath(path)
-    temporary = _create_temporary(real, path)
-    try:
-        if mode is not None:
-            os.chmod(temporary, stat.S_IMODE(mode))  # keep the replaced file's permissions
-        yield temporary, False
-        os.replace(temporary, real)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _create_temporary(real: str, path: str) -> str:
-    directory, name = os.path.split(real)
-    for _ in range(100):
-        temporary = os.path.join(directory, f".{name}.bce-{secrets.token_hex(4)}.tmp")
-        try:
-            # O_EXCL: never clobber another file; mode 0o666 lets the umask apply as
-            # for any new file (mkstemp would leave it private to the owner).
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise InputError(f"Cannot write {path}: {error.strerror or error}.") from None
-        os.close(fd)
-        return temporary
-    raise InputError(f"Cannot write {path}: no free temporary name in its folder.")
 
 
 def _abandon(sink: TableSink) -> None:
