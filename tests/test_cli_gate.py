@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import SAMPLE, Run, write_csv
 
 PREDS = SAMPLE / "preds.csv"  # log loss of prob about 0.4717, of model_b about 0.5164

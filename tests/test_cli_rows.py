@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import CORPUS, SAMPLE, write_csv
 
 PREDS = SAMPLE / "preds.csv"

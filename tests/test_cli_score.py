@@ -14,6 +14,7 @@ import pytest
 from sklearn.metrics import log_loss
 
 import bcecli
+
 from conftest import SAMPLE, bce_process, validate_report, write_csv
 
 PREDS = SAMPLE / "preds.csv"
@@ -36,8 +37,15 @@ def test_json_report_matches_sklearn_and_schema(bce: Any) -> None:
     assert document["metrics"]["log_loss"] == pytest.approx(
         log_loss(frame.label, frame.prob, labels=[0, 1]), rel=1e-12
     )
-    assert document["inputs"] == [{"path": str(PREDS), "format": "csv", "rows": 10_000, "skipped": 0}]
-    assert document["columns"] == {"label": "label", "prob": ["prob"], "logit": None, "weight": None}
+    assert document["inputs"] == [
+        {"path": str(PREDS), "format": "csv", "rows": 10_000, "skipped": 0}
+    ]
+    assert document["columns"] == {
+        "label": "label",
+        "prob": ["prob"],
+        "logit": None,
+        "weight": None,
+    }
     assert document["settings"]["eps"] == 2.220446049250313e-16
     assert document["groups"] == [] and document["calibration"] == [] and document["worst"] == []
     assert document["gate"] is None
@@ -52,8 +60,20 @@ def test_csv_and_parquet_score_identically(bce: Any) -> None:
 
 def test_options_select_columns_weights_and_eps(bce: Any) -> None:
     run = bce(
-        "score", PREDS, "-y", "label", "-p", "model_b", "-w", "weight", "--eps", "1e-7",
-        "--chunk-size", "333", "--format", "json",
+        "score",
+        PREDS,
+        "-y",
+        "label",
+        "-p",
+        "model_b",
+        "-w",
+        "weight",
+        "--eps",
+        "1e-7",
+        "--chunk-size",
+        "333",
+        "--format",
+        "json",
     )
     document = run.json()
     frame = pd.read_csv(PREDS)

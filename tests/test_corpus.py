@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import CORPUS, Run, bce_process, validate_report
 
 MISSING = "<missing>"

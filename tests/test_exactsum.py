@@ -77,7 +77,12 @@ def test_catastrophic_cancellation_is_exact() -> None:
 
 @pytest.mark.parametrize(
     ("numerator", "denominator", "expected"),
-    [([1.0, 2.0], [3.0], 1.0), ([1.0], [3.0], 1 / 3), ([0.1] * 10, [10.0], 0.1), ([1.0], [0.0], None)],
+    [
+        ([1.0, 2.0], [3.0], 1.0),
+        ([1.0], [3.0], 1 / 3),
+        ([0.1] * 10, [10.0], 0.1),
+        ([1.0], [0.0], None),
+    ],
 )
 def test_ratio_is_correctly_rounded(
     numerator: list[float], denominator: list[float], expected: float | None
@@ -86,7 +91,9 @@ def test_ratio_is_correctly_rounded(
     if expected is None:
         assert result is None
     else:
-        exact = sum(map(Fraction, numerator), Fraction(0)) / sum(map(Fraction, denominator), Fraction(0))
+        exact = sum(map(Fraction, numerator), Fraction(0)) / sum(
+            map(Fraction, denominator), Fraction(0)
+        )
         assert result == float(exact)
 
 

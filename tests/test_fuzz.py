@@ -21,11 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import CORPUS
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bcecli.cli import main
+
+from conftest import CORPUS
 
 
 def _parquet(table: pa.Table, **options: Any) -> bytes:

@@ -8,11 +8,12 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from conftest import validate_report
 
 from bcecli.errors import BaselineError, UsageError
 from bcecli.gate import Increase, check_limit, evaluate, failure_lines, parse_max_increase
 from bcecli.report.junit import render_junit
+
+from conftest import validate_report
 
 EPS = 2.220446049250313e-16
 UP = math.inf  # direction for math.nextafter: the next float above

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
 
 import bcecli
+
+from conftest import ROOT
 
 GOLD = Path(__file__).resolve().parent / "gold"
 ACTUAL = Path(__file__).resolve().parent / "actual"

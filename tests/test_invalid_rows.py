@@ -13,10 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_csv
 from sklearn.metrics import log_loss
 
 from bcecli.io import readers
+
+from conftest import write_csv
 
 N = 2000
 BAD_ROW = 1204

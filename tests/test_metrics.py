@@ -129,9 +129,7 @@ probability = st.one_of(
     st.sampled_from([0.0, 1.0, 1e-300, 5e-324, 1e-17, 1 - 1e-16, 0.5]),
     st.floats(0.0, 1.0, allow_nan=False),
 )
-weight = st.one_of(
-    st.floats(0.0, 1e6, allow_nan=False), st.sampled_from([0.0, 1e-300, 1e300, 1.0])
-)
+weight = st.one_of(st.floats(0.0, 1e6, allow_nan=False), st.sampled_from([0.0, 1e-300, 1e300, 1.0]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

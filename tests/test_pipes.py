@@ -18,6 +18,7 @@ import pytest
 
 BCE = [sys.executable, "-m", "bcecli"]
 
+
 def _env(unbuffered: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "BCE_TRACEBACK")}
     env.pop("PYTHONUNBUFFERED", None)

@@ -15,9 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE, validate_report, write_csv
 
 import bcecli
+
+from conftest import SAMPLE, validate_report, write_csv
 
 PREDS = SAMPLE / "preds.csv"
 EPS = float(np.finfo(np.float64).eps)
