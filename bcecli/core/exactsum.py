@@ -122,10 +122,12 @@ def _accumulate_slice(
     sums: list[ExactSum],
     scale_bits: int = 0,
 ) -> None:
-    # A finite float sum proves every term finite, without a mask pass.
-    with np.errstate(over="ignore", invalid="ignore"):
-        all_finite = bool(np.isfinite(values.sum()))
-    if not all_finite:
+    if not len(values):
+        return
+    # Two reductions, no mask: max and min propagate NaN and show any infinity, and
+    # bound the magnitudes for the overflow check below.
+    top, bottom = float(values.max()), float(values.min())
+    if not (math.isfinite(top) and math.isfinite(bottom)):
         finite = np.isfinite(values)
         bad = ~finite
         specials = values[bad]
@@ -133,7 +135,8 @@ def _accumulate_slice(
         for gid, value in zip(bad_ids.tolist(), specials.tolist()):
             sums[gid].special += value
         values = np.where(finite, values, 0.0)
-    if len(values) and (values.max() >= _HUGE or values.min() <= -_HUGE):
+        top, bottom = float(values.max()), float(values.min())
+    if top >= _HUGE or bottom <= -_HUGE:
         huge = np.abs(values) >= _HUGE
         # Two values near the top of the float64 range overflow when a bin adds
         # them; scale those down by an exact power of two and scale the units up.
