@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from bcecli import __version__
+from bcecli.engine_cli import engine_options, engine_plan
 from bcecli.errors import BceError, ExitCode
 from bcecli.gate_cli import gate_options, gate_plan
 from bcecli.options import (
@@ -86,6 +87,7 @@ def cli() -> None:
     "pip install 'bcecli[plot]'). Implies --calibration 10 unless given.",
 )
 @gate_options
+@engine_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def score(**options: Any) -> int:
     """Score FILEs (or standard input) as one population and print the report.
@@ -98,7 +100,6 @@ def score(**options: Any) -> int:
       bce score preds.csv --max-ne 1 --baseline main.json --max-increase 2se
     """
     from bcecli.report.model import build_report
-    from bcecli.scoring import score_readers
 
     settings = make_settings(
         options,
@@ -108,9 +109,10 @@ def score(**options: Any) -> int:
         worst=options["worst"],
     )
     gate = gate_plan(options)  # before reading: a bad baseline costs no scoring time
+    engine = engine_plan(options)
     readers = make_readers(options)
     with _progress(readers, quiet=options["quiet"]) as on_progress:
-        result = score_readers(readers, settings, on_progress=on_progress)
+        result = engine.score(readers, settings, on_progress=on_progress)
     report = build_report(result)
     gate.apply(report)  # sets report.gate, writes --junit-xml
     document = report.to_dict()

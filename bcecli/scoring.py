@@ -173,7 +173,14 @@ def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[npt.NDArray[np.intp
 
 
 class ScoreState:
-    """Everything a report needs, mergeable: exact sums, groups, bins, worst rows."""
+    """Everything a report needs, mergeable: exact sums, groups, bins, worst rows,
+    and the rows read from each input (by input index).
+
+    ``to_state()`` is a plain dict (ints, floats, strings, lists, None) that survives
+    JSON, so a partial state can be scored on one machine and merged on another.
+    """
+
+    STATE_VERSION = 1
 
     def __init__(self, n_models: int, settings: Settings, by: tuple[str, ...] = ()) -> None:
         self.n_models = n_models
@@ -183,6 +190,7 @@ class ScoreState:
         self.calibration = CalibrationSums(settings.calibration) if settings.calibration else None
         self.worst = WorstRows(settings.worst) if settings.worst else None
         self.skipped = 0
+        self.inputs: dict[int, InputStats] = {}
 
     def merge(self, other: ScoreState) -> None:
         """Add another pass's state: exact sums add exactly, so order never shows."""
@@ -194,6 +202,51 @@ class ScoreState:
         if self.worst is not None and other.worst is not None:
             self.worst.merge(other.worst)
         self.skipped += other.skipped
+        for index, stats in other.inputs.items():
+            mine = self.inputs.setdefault(index, InputStats(stats.path, stats.format))
+            mine.rows += stats.rows
+            mine.skipped += stats.skipped
+
+    def input_stats(self) -> list[InputStats]:
+        """Per-input counts in input order."""
+        return [self.inputs[index] for index in sorted(self.inputs)]
+
+    def to_state(self) -> dict[str, Any]:
+        """A plain, JSON-able dict; group keys must hold JSON-able values to survive JSON."""
+        return {
+            "version": self.STATE_VERSION,
+            "n_models": self.n_models,
+            "by": list(self.by),
+            "total": self.total.to_state(),
+            "groups": [[list(key), group.to_state()] for key, group in self.groups.items()],
+            "calibration": None if self.calibration is None else self.calibration.to_state(),
+            "worst": None if self.worst is None else self.worst.to_state(),
+            "skipped": self.skipped,
+            "inputs": [[index, stats.to_dict()] for index, stats in self.inputs.items()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ScoreState:
+        if state.get("version") != cls.STATE_VERSION:
+            raise UsageError(
+                f"A partial score state of version {state.get('version')!r} cannot be read "
+                f"by this bce (version {cls.STATE_VERSION}); use the same bce everywhere."
+            )
+        result = cls(int(state["n_models"]), Settings(), tuple(state["by"]))
+        result.total = GroupSums.from_state(state["total"])
+        result.groups = {tuple(key): GroupSums.from_state(group) for key, group in state["groups"]}
+        if state["calibration"] is not None:
+            result.calibration = CalibrationSums.from_state(state["calibration"])
+        if state["worst"] is not None:
+            result.worst = WorstRows.from_state(state["worst"])
+        result.skipped = int(state["skipped"])
+        result.inputs = {
+            int(index): InputStats(
+                str(stats["path"]), str(stats["format"]), int(stats["rows"]), int(stats["skipped"])
+            )
+            for index, stats in state["inputs"]
+        }
+        return result
 
     def update(
         self,
@@ -242,7 +295,7 @@ class ScoreState:
             value = float(loss[index])
             candidates.append(
                 WorstRow(
-                    sort_key=(-value, input_index, row),
+                    sort_key=(-value, input_index, path, row),
                     path=path,
                     row=row,
                     label=int(losses.y[index]),
@@ -315,6 +368,66 @@ def score_chunk(
     return ChunkOutcome(chunk.table.num_rows, len(valid.y), valid.skipped, state)
 
 
+def column_types(columns: Columns) -> tuple[list[str], tuple[str, ...]]:
+    """(float columns, text columns) to ask a reader for: predictions and weight are
+    numbers, and --by columns text, so a group never splits by per-block type guessing."""
+    float_columns = list(columns.predictions)
+    if columns.weight:
+        float_columns.append(columns.weight)
+    return float_columns, columns.by
+
+
+def score_chunks(
+    chunks: Iterable[Chunk],
+    state: ScoreState,
+    stats: InputStats,
+    *,
+    validator: ChunkValidator,
+    settings: Settings,
+    input_index: int,
+    workers: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Score one input's chunks (or a partition of them) into ``state`` and ``stats``.
+
+    Chunks are scored on ``workers`` threads into partial states merged in order;
+    the first invalid row in order raises, as a serial pass would.
+    """
+    columns = validator.columns
+    work = functools.partial(
+        score_chunk,
+        validator=validator,
+        columns=columns,
+        settings=settings,
+        input_index=input_index,
+    )
+    outcomes = ordered_map(work, chunks, workers=workers)
+    try:
+        for outcome in outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+            if on_progress is not None:
+                on_progress(outcome.read)
+            stats.rows += outcome.valid
+            stats.skipped += outcome.skipped
+            assert outcome.state is not None
+            state.merge(outcome.state)
+            state.skipped += outcome.skipped
+    finally:
+        # The raised error's traceback holds this frame in a cycle: left to the garbage
+        # collector, the generators' thread pools would be shut down (and joined) on
+        # whatever thread collects them, which can deadlock inside Thread.start.
+        close_iterator(outcomes)
+        close_iterator(chunks)
+
+
+def close_iterator(iterator: object) -> None:
+    """Close a generator now (running its cleanup here), if it is one."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
+
+
 def score_readers(
     readers: Iterable[Reader],
     settings: Settings,
@@ -347,29 +460,19 @@ def score_readers(
             assert validator is not None and state is not None
             stats = InputStats(reader.source.path, reader.source.format)
             inputs.append(stats)
-            float_columns = list(columns.predictions)
-            if columns.weight:
-                float_columns.append(columns.weight)
-            chunks = reader.chunks(
-                columns.needed, settings.chunk_size, float_columns, text_columns=columns.by
-            )
-            work = functools.partial(
-                score_chunk,
+            state.inputs[input_index] = stats
+            float_columns, text_columns = column_types(columns)
+            chunks = reader.chunks(columns.needed, settings.chunk_size, float_columns, text_columns)
+            score_chunks(
+                chunks,
+                state,
+                stats,
                 validator=validator,
-                columns=columns,
                 settings=settings,
                 input_index=input_index,
+                workers=workers,
+                on_progress=on_progress,
             )
-            for outcome in ordered_map(work, chunks, workers=workers):
-                if outcome.error is not None:
-                    raise outcome.error
-                if on_progress is not None:
-                    on_progress(outcome.read)
-                stats.rows += outcome.valid
-                stats.skipped += outcome.skipped
-                assert outcome.state is not None
-                state.merge(outcome.state)
-            state.skipped = sum(s.skipped for s in inputs)
         finally:
             reader.close()
     if columns is None or state is None:

@@ -55,6 +55,28 @@ class CalibrationSums:
             self.prob[index].add(other.prob[index])
             self.positives[index].add(other.positives[index])
 
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "bins": self.bins,
+            "rows": list(self.rows),
+            "weight": [total.to_state() for total in self.weight],
+            "prob": [total.to_state() for total in self.prob],
+            "positives": [total.to_state() for total in self.positives],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> CalibrationSums:
+        def sums(name: str) -> list[ExactSum]:
+            return [ExactSum.from_state(item) for item in state[name]]
+
+        return cls(
+            bins=int(state["bins"]),
+            rows=[int(count) for count in state["rows"]],
+            weight=sums("weight"),
+            prob=sums("prob"),
+            positives=sums("positives"),
+        )
+
     def table(self) -> list[dict[str, Any]]:
         return [
             {

@@ -14,9 +14,13 @@ IntArray = npt.NDArray[np.intp]
 
 @dataclass(order=True)
 class WorstRow:
-    """Sorted by highest loss first, then input order, then row number."""
+    """Sorted by highest loss first, then input order (input, file of a dataset, row).
 
-    sort_key: tuple[float, int, int] = field(repr=False)
+    The key is unique per row, so the K kept are the same whatever order partial
+    results merge in (a dataset's files are read in path order).
+    """
+
+    sort_key: tuple[float, int, str, int] = field(repr=False)
     path: str = field(compare=False)
     row: int = field(compare=False)
     label: int = field(compare=False)
@@ -33,6 +37,26 @@ class WorstRow:
             "log_loss": self.log_loss,
             "keep": self.keep,
         }
+
+    def to_state(self) -> dict[str, Any]:
+        state = self.to_dict()
+        state["input"] = self.sort_key[1]
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> WorstRow:
+        loss = float(state["log_loss"])
+        path = str(state["path"])
+        row = int(state["row"])
+        return cls(
+            sort_key=(-loss, int(state["input"]), path, row),
+            path=path,
+            row=row,
+            label=int(state["label"]),
+            prob=float(state["prob"]),
+            log_loss=loss,
+            keep=dict(state["keep"]),
+        )
 
 
 def top_candidates(losses: FloatArray, k: int) -> IntArray:
@@ -67,3 +91,12 @@ class WorstRows:
 
     def merge(self, other: WorstRows) -> None:
         self.add(other.rows)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"k": self.k, "rows": [row.to_state() for row in self.rows]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> WorstRows:
+        worst = cls(int(state["k"]))
+        worst.rows = [WorstRow.from_state(row) for row in state["rows"]]
+        return worst

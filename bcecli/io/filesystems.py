@@ -38,8 +38,8 @@ def is_url(path: str) -> bool:
     return bool(_URL.match(path))
 
 
-def url_suffix_name(url: str) -> str:
-    """The object name of a URL, without query, for telling formats by extension."""
+def url_path(url: str) -> str:
+    """The path part of a URL (no query), for telling formats by extension."""
     return urlsplit(url).path
 
 
@@ -53,15 +53,19 @@ class Location:
 
 
 def locate(url: str) -> Location:
+    import pyarrow.fs as pafs
+
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    endpoint = _env_first(_ENDPOINT_VARIABLES) if scheme == "s3" else None
     try:
-        filesystem, path = _filesystem(scheme, parts.netloc, parts.query, endpoint, url)
-    except (OSError, ValueError) as error:
+        if scheme in _BUCKET_SCHEMES:
+            endpoint = _env_first(_ENDPOINT_VARIABLES) if scheme == "s3" else None
+            filesystem = _bucket_filesystem(scheme, parts.netloc, parts.query, endpoint)
+            path = parts.netloc + parts.path
+        else:
+            filesystem, path = pafs.FileSystem.from_uri(url)
+    except _failures() as error:
         raise read_error(url, error) from None
-    if scheme in _BUCKET_SCHEMES and not parts.query:
-        path = parts.netloc + parts.path  # the cached filesystem serves every key
     return Location(url, filesystem, path.rstrip("/") or path)
 
 
@@ -82,7 +86,7 @@ def file_type(url: str) -> str:
     location = locate(url)
     try:
         info = location.filesystem.get_file_info(location.path)
-    except (OSError, ValueError) as error:
+    except _failures() as error:
         raise read_error(url, error) from None
     if info.type == pafs.FileType.Directory:
         return "directory"
@@ -100,14 +104,14 @@ def missing_error(url: str) -> InputError:
         location = locate(url)
         try:
             bucket = location.filesystem.get_file_info(parts.netloc)
-        except (OSError, ValueError):
+        except _failures():
             bucket = None
         if bucket is not None and bucket.type == pafs.FileType.NotFound:
             return InputError(
                 f"{url}: there is no bucket {parts.netloc!r} (or these credentials cannot "
                 "see it). Check the URL."
             )
-    return InputError(f"{url}: no such object. Check the URL.")
+    return InputError(f"{url}: no such object or prefix. Check the URL.")
 
 
 def open_file(url: str) -> pa.NativeFile:
@@ -115,7 +119,7 @@ def open_file(url: str) -> pa.NativeFile:
     location = locate(url)
     try:
         return location.filesystem.open_input_file(location.path)
-    except (OSError, ValueError) as error:
+    except _failures() as error:
         raise read_error(url, error) from None
 
 
@@ -124,7 +128,7 @@ def open_stream(url: str, compression: str | None) -> pa.NativeFile:
     location = locate(url)
     try:
         return location.filesystem.open_input_stream(location.path, compression=compression)
-    except (OSError, ValueError) as error:
+    except _failures() as error:
         raise read_error(url, error) from None
 
 
@@ -132,9 +136,51 @@ def object_size(url: str) -> int | None:
     location = locate(url)
     try:
         size = location.filesystem.get_file_info(location.path).size
-    except (OSError, ValueError):
+    except _failures():
         return None
     return None if size is None else int(size)
+
+
+def dataset_error(url: str, error: BaseException | None) -> InputError:
+    """Why a prefix is not a Parquet dataset, naming an object that is in the way."""
+    import pyarrow.fs as pafs
+
+    location = locate(url)
+    try:
+        listed = location.filesystem.get_file_info(pafs.FileSelector(location.path, recursive=True))
+    except _failures() as cause:
+        return read_error(url, cause)
+    # pyarrow skips hidden and underscore objects too (_SUCCESS, .crc).
+    names = sorted(
+        info.path
+        for info in listed
+        if info.type == pafs.FileType.File and not info.base_name.startswith((".", "_"))
+    )
+    others = []
+    for name in names[:1000]:  # enough to say why
+        try:
+            with location.filesystem.open_input_file(name) as stream:
+                if stream.read(4) != b"PAR1":
+                    others.append(name)
+        except _failures() as cause:
+            return read_error(url_of(name, like=url), cause)
+    prefix = location.path.rstrip("/") + "/"
+    if others:
+        shown = others[0][len(prefix) :] if others[0].startswith(prefix) else others[0]
+        if len(others) == len(names):
+            return InputError(
+                f"{url} holds no Parquet files (it holds {shown}); bce reads a prefix as a "
+                "Parquet dataset, so pass CSV files by URL."
+            )
+        return InputError(
+            f"{url}: {shown} is not a Parquet file. bce reads a prefix as a Parquet dataset: "
+            "move other objects out, or pass files by URL."
+        )
+    if not names:
+        return InputError(f"{url} holds no Parquet files; bce reads a prefix as a dataset.")
+    if error is None:
+        return InputError(f"{url}: cannot read the Parquet dataset (no readable files).")
+    return read_error(url, error)
 
 
 def read_error(url: str, error: BaseException) -> InputError:
@@ -168,39 +214,39 @@ def read_error(url: str, error: BaseException) -> InputError:
         return InputError(
             f"{url}: cannot reach the object store ({_first_line(text)}). Check the network{where}."
         )
-    if "UNRECOGNIZED FILESYSTEM TYPE" in upper or "UNSUPPORTED" in upper and "URI" in upper:
+    if "UNRECOGNIZED FILESYSTEM TYPE" in upper:
         return InputError(f"{url}: pyarrow has no filesystem for this URL scheme.")
     return InputError(f"{url}: cannot read it ({_first_line(text)}).")
 
 
 @functools.lru_cache(maxsize=32)
-def _filesystem(
-    scheme: str, netloc: str, query: str, endpoint: str | None, url: str
-) -> tuple[pafs.FileSystem, str]:
-    """One filesystem per bucket and endpoint: ``from_uri`` may ask S3 for the bucket's
-    region, which is worth doing once, not once per file or row group.
-
-    ``url`` is not part of the key that matters (only the first URL of a bucket is
-    resolved here); the returned path is that URL's.
-    """
+def _bucket_filesystem(
+    scheme: str, bucket: str, query: str, endpoint: str | None
+) -> pafs.FileSystem:
+    """One filesystem per bucket, options and endpoint: ``from_uri`` may ask S3 for the
+    bucket's region, which is worth doing once, not once per file or row group."""
     import pyarrow.fs as pafs
 
     if scheme == "s3" and endpoint and "endpoint_override" not in query:
-        # A custom endpoint (MinIO, moto, another cloud's S3 API): said by the standard
-        # variable, which not every pyarrow reads itself.
+        # A custom endpoint (MinIO, moto, another cloud's S3 API), named by the standard
+        # variable, which not every pyarrow version reads itself.
         target = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         region = _env_first(_REGION_VARIABLES)
-        filesystem = pafs.S3FileSystem(
-            endpoint_override=target.netloc,
-            scheme=target.scheme or "https",
-            **({"region": region} if region else {}),
+        options = {"region": region} if region else {}
+        return pafs.S3FileSystem(
+            endpoint_override=target.netloc, scheme=target.scheme or "https", **options
         )
-        return filesystem, netloc + urlsplit(url).path
-    return pafs.FileSystem.from_uri(url)  # type: ignore[no-any-return]
+    query_part = f"?{query}" if query else ""
+    filesystem, _ = pafs.FileSystem.from_uri(f"{scheme}://{bucket}/{query_part}")
+    return filesystem
 
 
-# The cache key must not include the URL itself, or every key would miss.
-_uncached_filesystem = _filesystem.__wrapped__
+def _failures() -> tuple[type[BaseException], ...]:
+    """What a filesystem call raises: pyarrow's errors are OSError or ValueError, or
+    another ArrowException (not implemented, for one)."""
+    import pyarrow as pa
+
+    return (OSError, ValueError, pa.ArrowException)
 
 
 def _env_first(names: tuple[str, ...]) -> str | None:

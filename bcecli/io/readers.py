@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bcecli.errors import InputError, shown_path
+from bcecli.io import filesystems
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.sources import Source
 
@@ -479,7 +480,7 @@ class ParquetReader:
             self._in_memory = pa.py_buffer(sys.stdin.buffer.read())
             return [(path, {})]
         if not self.source.is_dataset:
-            if not os.path.isfile(path):
+            if not os.path.isfile(path) and not filesystems.is_url(path):
                 # A pipe such as <(zcat ...), which cannot seek.
                 try:
                     with open(path, "rb") as stream:
@@ -490,16 +491,29 @@ class ParquetReader:
         import pyarrow.dataset as ds
 
         try:
-            dataset = ds.dataset(path, format="parquet", partitioning="hive")
+            if filesystems.is_url(path):
+                where = filesystems.locate(path)
+                dataset = ds.dataset(
+                    where.path, filesystem=where.filesystem, format="parquet", partitioning="hive"
+                )
+            else:
+                dataset = ds.dataset(path, format="parquet", partitioning="hive")
             fragments = sorted(dataset.get_fragments(), key=lambda f: f.path)
             files = [
-                (f.path, dict(ds.get_partition_keys(f.partition_expression))) for f in fragments
+                (self._shown(f.path), dict(ds.get_partition_keys(f.partition_expression)))
+                for f in fragments
             ]
         except (pa.ArrowException, OSError) as error:
             raise _dataset_error(path, error) from None
         if not files:
             raise _dataset_error(path, None)
         return files
+
+    def _shown(self, path: str) -> str:
+        """A dataset file's path as reports name it: a URL for an object-store dataset."""
+        if filesystems.is_url(self.source.path):
+            return filesystems.url_of(path, like=self.source.path)
+        return path
 
     def _schema(self, parquet: pq.ParquetFile, path: str) -> pa.Schema:
         try:
@@ -515,6 +529,8 @@ class ParquetReader:
         try:
             if self._in_memory is not None:
                 return pq.ParquetFile(pa.BufferReader(self._in_memory))
+            if filesystems.is_url(path):
+                return pq.ParquetFile(filesystems.open_file(path))
             return pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as error:
             if self._looks_like_text(path):
@@ -531,10 +547,13 @@ class ParquetReader:
         try:
             if self._in_memory is not None:
                 head = self._in_memory.slice(0, min(4096, self._in_memory.size)).to_pybytes()
+            elif filesystems.is_url(path):
+                with filesystems.open_file(path) as remote:
+                    head = remote.read(4096)
             else:
                 with open(path, "rb") as stream:
                     head = stream.read(4096)
-        except OSError:
+        except (OSError, InputError):
             return False
         return bool(head.strip()) and _binary_kind(head) is None and _is_utf8_prefix(head)
 
@@ -562,30 +581,80 @@ class ParquetReader:
         wanted = [self._positions[name] for name in columns]
         for path, partition in self.files:
             parquet = self._open(path)
-            file_columns = [name for name in wanted if name not in partition]
-            names = self._schema(parquet, path).names
-            missing = [n for n in file_columns if n not in names]
-            if missing:
-                raise InputError(
-                    f"{path} has no column {missing[0]!r}, unlike {self.files[0][0]}; "
-                    "every file of a dataset needs the columns bce reads."
-                )
+            file_columns = self._file_columns(parquet, path, partition, wanted)
             rows_before = 0
             groups = range(parquet.num_row_groups)
             read = functools.partial(self._read_row_group, path, file_columns)
             # The next row groups decode on other threads while this one is scored.
             for table in ordered_map(read, groups, workers=default_workers(), ahead=2):
-                for name, value in partition.items():
-                    table = table.append_column(name, pa.array([value] * table.num_rows))
-                table = table.select(wanted).rename_columns(list(columns))
+                table = _with_partition(table, partition, wanted, columns)
                 for offset, piece in slice_rows(table, chunk_size):
                     yield Chunk(path, rows_before + offset + 1, piece)
                 rows_before += table.num_rows
+
+    def _file_columns(
+        self, parquet: pq.ParquetFile, path: str, partition: dict[str, object], wanted: list[str]
+    ) -> list[str]:
+        """The wanted columns stored in this file (partition keys are not)."""
+        file_columns = [name for name in wanted if name not in partition]
+        names = self._schema(parquet, path).names
+        missing = [n for n in file_columns if n not in names]
+        if missing:
+            raise InputError(
+                f"{path} has no column {missing[0]!r}, unlike {self.files[0][0]}; "
+                "every file of a dataset needs the columns bce reads."
+            )
+        return file_columns
+
+    def row_group_sizes(self, file_index: int, columns: Sequence[str]) -> list[int]:
+        """Rows in each row group of one file, from its footer, after the checks
+        ``chunks`` makes before reading it (to split a pass into row groups)."""
+        path, partition = self.files[file_index]
+        parquet = self._open(path)
+        self._file_columns(parquet, path, partition, [self._positions[n] for n in columns])
+        try:
+            metadata = parquet.metadata
+            return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(
+                f"{shown_path(path)}: cannot read the Parquet footer ({_reason(error)}); "
+                "the file may be truncated or corrupt."
+            ) from None
+
+    def row_group_chunks(
+        self,
+        file_index: int,
+        group: int,
+        first_row: int,
+        columns: Sequence[str],
+        chunk_size: int,
+    ) -> Iterator[Chunk]:
+        """The chunks ``chunks`` yields for one row group, read on its own (a partition
+        of a distributed pass); ``first_row`` is its first row's number in the file."""
+        path, partition = self.files[file_index]
+        wanted = [self._positions[name] for name in columns]
+        file_columns = self._file_columns(self._open(path), path, partition, wanted)
+        table = self._read_row_group(path, file_columns, group)
+        table = _with_partition(table, partition, wanted, columns)
+        for offset, piece in slice_rows(table, chunk_size):
+            yield Chunk(path, first_row + offset, piece)
+
+
+def _with_partition(
+    table: pa.Table, partition: dict[str, object], wanted: list[str], columns: Sequence[str]
+) -> pa.Table:
+    """A row group's table with its hive partition keys as columns, named as asked."""
+    for name, value in partition.items():
+        table = table.append_column(name, pa.array([value] * table.num_rows))
+    return table.select(wanted).rename_columns(list(columns))
 
 
 def _open_text_stream(source: Source) -> IO[bytes]:
     if source.is_stdin:
         return sys.stdin.buffer
+    if filesystems.is_url(source.path):
+        stream = filesystems.open_stream(source.path, source.compression)
+        return io.BufferedReader(stream, buffer_size=BLOCK_BYTES)
     try:
         if source.compression:
             stream = pa.input_stream(source.path, compression=source.compression)
@@ -608,6 +677,8 @@ def _only_cr_line_ends(buffer: bytearray, start: int, newline: int) -> bool:
 
 def _dataset_error(path: str, error: BaseException | None) -> InputError:
     """Why a folder is not a Parquet dataset, naming a file that is in the way."""
+    if filesystems.is_url(path):
+        return filesystems.dataset_error(path, error)
     files: list[str] = []
     for folder, _, names in os.walk(path):
         # pyarrow skips hidden and underscore files too (_SUCCESS, .crc).
@@ -698,6 +769,8 @@ def file_size(source: Source) -> int | None:
     """Bytes on disk, for progress; None for standard input and folders."""
     if source.is_stdin or source.is_dataset:
         return None
+    if filesystems.is_url(source.path):
+        return filesystems.object_size(source.path)
     try:
         return os.path.getsize(source.path)
     except OSError:

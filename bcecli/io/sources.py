@@ -1,4 +1,5 @@
-"""FILE arguments, ``-`` and folders, as sources with a format, compression and delimiter."""
+"""FILE arguments, ``-``, folders and object-store URLs, as sources with a format,
+compression and delimiter."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bcecli.errors import InputError, UsageError
+from bcecli.io.filesystems import file_type, is_url, missing_error, url_path
 
 STDIN = "-"
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
@@ -48,13 +50,21 @@ def _make_source(path: str, input_format: str | None, delimiter: str | None) -> 
     if path == STDIN:
         fmt = input_format or "csv"
         return Source(path, fmt, None, delimiter or _default_delimiter(fmt))
-    if os.path.isdir(path):
-        return Source(path, "parquet", is_dataset=True)
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file. Check the path.")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied; bce cannot read it.")
-    name = path.lower()
+    if is_url(path):
+        kind = file_type(path)
+        if kind == "missing":
+            raise missing_error(path)
+        if kind == "directory":  # a prefix: a Parquet dataset, as a local folder is
+            return Source(path, "parquet", is_dataset=True)
+        name = url_path(path).lower()
+    else:
+        if os.path.isdir(path):
+            return Source(path, "parquet", is_dataset=True)
+        if not os.path.exists(path):
+            raise InputError(f"{path}: no such file. Check the path.")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{path}: permission denied; bce cannot read it.")
+        name = path.lower()
     compression = None
     for suffix, codec in COMPRESSIONS.items():
         if name.endswith(suffix):

@@ -268,6 +268,12 @@ def worst_section(document: dict[str, Any]) -> Section | None:
 
 def _short_paths(paths: list[str]) -> tuple[list[str], str | None]:
     """Paths relative to the folder they share, so the distinguishing part shows."""
+    schemes = {path.partition("://")[0] for path in paths if "://" in path}
+    if len(schemes) == 1 and all("://" in path for path in paths):
+        # Object-store URLs: shorten the part after scheme:// (os.path would eat a slash).
+        prefix = f"{schemes.pop()}://"
+        shown, folder = _short_paths([path[len(prefix) :] for path in paths])
+        return (paths, None) if folder is None else (shown, prefix + folder)
     try:
         folder = os.path.commonpath([os.path.dirname(path) for path in paths])
     except ValueError:  # absolute and relative paths mixed

@@ -1,0 +1,441 @@
+"""``--engine dask``: score partitions on an existing Dask cluster and merge their states.
+
+A partition is one row group of a Parquet file, or one whole CSV file (text cannot be
+cut safely without reading it). Each is scored on a worker by the same code as the
+local engine into a partial ``ScoreState``, shipped as its plain ``to_state()`` dict,
+and the states merge in a tree reduction that keeps input order. Exact sums make the
+merge order irrelevant to every number, and the order kept makes the first error in
+input order win, so the report (or the error) is the one the local engine gives.
+
+dask and distributed are imported inside functions: they are an optional extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bcecli.errors import (
+    BaselineError,
+    BceError,
+    ColumnError,
+    InputError,
+    InvalidRowError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from bcecli.io.columns import Columns
+    from bcecli.io.readers import ParquetReader
+    from bcecli.io.sources import Source
+    from bcecli.scoring import ScoreResult, Settings
+
+INSTALL_HINT = "pip install 'bcecli[dask]'"
+SPLIT_EVERY = 8  # states merged per reduction task
+CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
+
+# A partition's result, as it travels between workers: {"state": ScoreState.to_state()}
+# or {"error": payload}. Plain data: the scheduler and workers hold it without bce's
+# classes, and a state never depends on how a class pickles.
+Result = dict[str, Any]
+
+
+def dask_available() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("dask") is not None and find_spec("distributed") is not None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """What one task scores: a whole CSV file, or one row group of a Parquet file."""
+
+    input_index: int
+    source: Source
+    file_index: int = -1  # Parquet: which file of the source (a dataset has many)
+    group: int = -1  # Parquet: which row group of that file
+    first_row: int = 1  # the file's row number of the partition's first row
+
+
+def score_on_dask(
+    sources: Sequence[Source],
+    settings: Settings,
+    *,
+    scheduler: str,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScoreResult:
+    """Score ``sources`` as one population on the cluster at ``scheduler``."""
+    if any(source.is_stdin for source in sources):
+        raise UsageError(
+            "--engine dask reads files and object-store URLs, not standard input; "
+            "pass FILE arguments, or score standard input with the local engine."
+        )
+    client = _connect(scheduler)
+    try:
+        return _score(client, list(sources), settings, on_progress)
+    finally:
+        client.close()
+
+
+def _connect(scheduler: str) -> Any:
+    from distributed import Client
+
+    try:
+        return Client(  # type: ignore[no-untyped-call]
+            scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False
+        )
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UsageError(
+            f"Cannot reach the Dask scheduler at {scheduler} ({_reason(error)}); "
+            "check --scheduler or DASK_SCHEDULER_ADDRESS."
+        ) from None
+
+
+def _score(
+    client: Any,
+    sources: list[Source],
+    settings: Settings,
+    on_progress: Callable[[int], None] | None,
+) -> ScoreResult:
+    from bcecli.scoring import InputStats, ScoreResult, ScoreState, _check_population
+
+    columns, leaves = _plan(client, sources, settings)
+    futures = [leaf for leaf in leaves if not isinstance(leaf, dict)]
+    counts = _track(client, futures, on_progress) if on_progress is not None else []
+    root = _reduce(client, leaves)
+    try:
+        result: Result = root if isinstance(root, dict) else root.result()
+    except BceError:
+        raise
+    except Exception as error:  # a worker died, or the cluster went away
+        raise BceError(
+            f"The Dask cluster failed while scoring ({type(error).__name__}: "
+            f"{_reason(error)}); see the worker logs."
+        ) from None
+    del counts  # progress is over
+    if "error" in result:
+        raise _rebuild_error(result["error"])
+    assert columns is not None
+    state = ScoreState.from_state(result["state"])
+    inputs = [
+        state.inputs.get(index) or InputStats(source.path, source.format)
+        for index, source in enumerate(sources)
+    ]
+    state.inputs = dict(enumerate(inputs))
+    _check_population(state, inputs)
+    return ScoreResult(settings, columns, inputs, state)
+
+
+# -- planning (on this machine) ----------------------------------------------------
+
+Leaf = Any  # a Future of a Result, or a Result known here (an error found while planning)
+
+
+def _plan(
+    client: Any, sources: list[Source], settings: Settings
+) -> tuple[Columns | None, list[Leaf]]:
+    """Partitions in input order, as futures of their results.
+
+    Headers and schemas are read here, in order, as the local engine reads them; an
+    error found while planning becomes the last leaf, at its place in input order,
+    and nothing after it is scored.
+    """
+    from bcecli.io.columns import resolve_columns
+    from bcecli.io.readers import ParquetReader, open_reader
+    from bcecli.scoring import _columns_differ
+
+    columns: Columns | None = None
+    stop: Result | None = None
+    # Per input: (its index, its Parquet reader on the cluster and futures of its files'
+    # row-group sizes) or (its index, None, None) for CSV.
+    opened: list[tuple[int, Any, list[Any] | None]] = []
+    for input_index, source in enumerate(sources):
+        try:
+            reader = open_reader(source, no_header=settings.no_header)
+            try:
+                resolved = resolve_columns(settings.columns, reader.column_names, source.path)
+            finally:
+                reader.close()
+            if columns is None:
+                columns = resolved
+            elif resolved != columns:
+                raise _columns_differ(source.path, resolved, sources[0].path, columns)
+        except BceError as error:
+            stop = _error_result(error)
+            break
+        if isinstance(reader, ParquetReader):
+            # Each worker gets the reader (its file list and names) once, not per task.
+            shared = client.scatter(reader, hash=False)
+            sizes = client.map(
+                _row_group_sizes,
+                range(len(reader.files)),
+                reader=shared,
+                columns=columns.needed,
+                pure=False,
+            )
+            opened.append((input_index, shared, sizes))
+        else:
+            opened.append((input_index, None, None))
+    if columns is None:
+        assert stop is not None
+        return None, [stop]
+
+    partitions: list[Partition] = []
+    readers: list[Any] = []  # per partition: its Parquet reader on the cluster, or None
+    for input_index, shared, sizes in opened:
+        source = sources[input_index]
+        if sizes is None:
+            partitions.append(Partition(input_index, source))
+            readers.append(None)
+            continue
+        for file_index, outcome in enumerate(client.gather(sizes)):
+            if "error" in outcome:  # this file comes before anything found later
+                stop = outcome
+                break
+            first_row = 1
+            for group, rows in enumerate(outcome["sizes"]):
+                partitions.append(Partition(input_index, source, file_index, group, first_row))
+                readers.append(shared)
+                first_row += rows
+        else:
+            continue
+        break
+
+    negatives: list[str | None] = [None] * len(partitions)
+    if settings.pos_label is not None and partitions:
+        negatives = _starting_negatives(client, partitions, readers, columns, settings)
+    leaves: list[Leaf] = []
+    if partitions:
+        leaves = client.map(
+            _score_partition,
+            partitions,
+            readers,
+            negatives,
+            settings=settings,
+            columns=columns,
+            pure=False,
+        )
+    if stop is not None:
+        leaves.append(stop)
+    if not leaves:  # files without row groups: nothing to score, as locally
+        from bcecli.scoring import ScoreState
+
+        empty = ScoreState(len(columns.predictions), settings, columns.by)
+        leaves.append({"state": empty.to_state()})
+    return columns, leaves
+
+
+def _starting_negatives(
+    client: Any,
+    partitions: list[Partition],
+    readers: list[Any],
+    columns: Columns,
+    settings: Settings,
+) -> list[str | None]:
+    """With --pos-label the negative class is the first other label in row order.
+
+    Each partition finds its own first other label (reading the label column only);
+    a partition then starts from the one its predecessors found, exactly as the
+    local engine's single label mapper would have.
+    """
+    firsts = client.gather(
+        client.map(
+            _first_other_label,
+            partitions,
+            readers,
+            settings=settings,
+            columns=columns,
+            pure=False,
+        )
+    )
+    negatives: list[str | None] = []
+    known: str | None = None
+    for first in firsts:
+        negatives.append(known)
+        if known is None and first is not None:
+            known = first
+    return negatives
+
+
+def _reduce(client: Any, leaves: list[Leaf]) -> Leaf:
+    """Merge leaves in a tree, SPLIT_EVERY at a time, keeping their order."""
+    level = list(leaves)
+    while len(level) > 1:
+        level = [
+            client.submit(_merge_results, *level[start : start + SPLIT_EVERY], pure=False)
+            for start in range(0, len(level), SPLIT_EVERY)
+        ]
+    return level[0]
+
+
+def _track(client: Any, futures: list[Any], on_progress: Callable[[int], None]) -> list[Any]:
+    """Advance the progress display as partitions finish: a tiny task per partition
+    reports its rows read, so states need not travel here. Keep the returned futures
+    until the pass ends (a released future's task is forgotten)."""
+
+    def advance(count: Any) -> None:
+        try:
+            if count.status == "finished":
+                on_progress(count.result())
+        except Exception:  # the pass ended (or failed) first: nothing left to show
+            pass
+
+    counts: list[Any] = client.map(_rows_read, futures, pure=False)
+    for count in counts:
+        count.add_done_callback(advance)
+    return counts
+
+
+# -- tasks (on the workers) --------------------------------------------------------
+
+
+def _row_group_sizes(file_index: int, *, reader: ParquetReader, columns: list[str]) -> Result:
+    try:
+        return {"sizes": reader.row_group_sizes(file_index, columns)}
+    except BceError as error:
+        return _error_result(error)
+
+
+def _partition_chunks(
+    part: Partition,
+    reader: ParquetReader | None,
+    columns: Columns,
+    settings: Settings,
+    needed: list[str],
+) -> tuple[Any, Any]:
+    """(reader to close or None, chunks) of one partition, as the local engine reads them."""
+    from bcecli.io.readers import open_reader
+    from bcecli.scoring import column_types
+
+    float_columns, text_columns = column_types(columns)
+    if reader is not None:
+        chunks = reader.row_group_chunks(
+            part.file_index, part.group, part.first_row, needed, settings.chunk_size
+        )
+        return None, chunks
+    csv = open_reader(part.source, no_header=settings.no_header)
+    float_columns = [name for name in float_columns if name in needed]
+    text_columns = tuple(name for name in text_columns if name in needed)
+    return csv, csv.chunks(needed, settings.chunk_size, float_columns, text_columns)
+
+
+def _score_partition(
+    part: Partition,
+    reader: ParquetReader | None,
+    negative: str | None,
+    *,
+    settings: Settings,
+    columns: Columns,
+) -> Result:
+    from bcecli.scoring import ChunkValidator, InputStats, ScoreState, score_chunks
+
+    state = ScoreState(len(columns.predictions), settings, columns.by)
+    stats = InputStats(part.source.path, part.source.format)
+    state.inputs[part.input_index] = stats
+    validator = ChunkValidator(columns, settings)
+    validator.labels.negative = negative
+    opened = None
+    try:
+        opened, chunks = _partition_chunks(part, reader, columns, settings, columns.needed)
+        # One thread per task: the cluster's workers are the parallelism.
+        score_chunks(
+            chunks,
+            state,
+            stats,
+            validator=validator,
+            settings=settings,
+            input_index=part.input_index,
+            workers=1,
+        )
+    except BceError as error:
+        return _error_result(error)
+    finally:
+        if opened is not None:
+            opened.close()
+    return {"state": state.to_state()}
+
+
+def _first_other_label(
+    part: Partition, reader: ParquetReader | None, *, settings: Settings, columns: Columns
+) -> str | None:
+    """The first label that is not --pos-label in this partition (None: none, or an
+    error the scoring pass will report in its place)."""
+    from bcecli.io.convert import LabelMapper
+    from bcecli.scoring import close_iterator
+
+    mapper = LabelMapper(settings.pos_label)
+    opened = chunks = None
+    try:
+        opened, chunks = _partition_chunks(part, reader, columns, settings, [columns.label])
+        for chunk in chunks:
+            mapper.convert(chunk.table.column(0))
+            if mapper.negative is not None:
+                break
+    except BceError:
+        return None
+    finally:
+        close_iterator(chunks)  # stop its reading threads now, on this thread
+        if opened is not None:
+            opened.close()
+    return mapper.negative
+
+
+def _rows_read(result: Result) -> int:
+    if "state" not in result:
+        return 0
+    return sum(int(stats["rows"]) + int(stats["skipped"]) for _, stats in result["state"]["inputs"])
+
+
+def _merge_results(*results: Result) -> Result:
+    """Merge partial states in order; the first error in order wins, as locally."""
+    from bcecli.scoring import ScoreState
+
+    merged: ScoreState | None = None
+    for result in results:
+        if "error" in result:
+            return result
+        state = ScoreState.from_state(result["state"])
+        if merged is None:
+            merged = state
+        else:
+            merged.merge(state)
+    assert merged is not None
+    return {"state": merged.to_state()}
+
+
+# -- errors as data ---------------------------------------------------------------
+
+# Errors travel as plain data: an InvalidRowError does not survive pickling (its
+# constructor takes four arguments), and a plain dict needs no bce on the scheduler.
+_ERROR_CLASSES: dict[str, type[BceError]] = {
+    cls.__name__: cls for cls in (BceError, UsageError, InputError, ColumnError, BaselineError)
+}
+
+
+def _error_result(error: BceError) -> Result:
+    if isinstance(error, InvalidRowError):
+        return {
+            "error": {
+                "class": "InvalidRowError",
+                "path": error.path,
+                "row": error.row,
+                "column": error.column,
+                "problem": error.problem,
+            }
+        }
+    return {"error": {"class": type(error).__name__, "message": error.message}}
+
+
+def _rebuild_error(payload: dict[str, Any]) -> BceError:
+    if payload["class"] == "InvalidRowError":
+        return InvalidRowError(
+            payload["path"], int(payload["row"]), payload["column"], payload["problem"]
+        )
+    cls = _ERROR_CLASSES.get(payload["class"], InputError)
+    return cls(payload["message"])
+
+
+def _reason(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
