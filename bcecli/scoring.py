@@ -601,14 +601,19 @@ def iter_row_losses(
                 loss_names=loss_names,
             )
             # Chunks are validated and scored on the pool, and come back in order.
-            workers = _row_workers(settings, reader)
-            for outcome in ordered_map(work, chunks, workers=workers):
-                if isinstance(outcome, BceError):
-                    raise outcome
-                table, skipped = outcome
-                input_stats.rows += table.num_rows
-                input_stats.skipped += skipped
-                yield table
+            outcomes = ordered_map(work, chunks, workers=_row_workers(settings, reader))
+            try:
+                for outcome in outcomes:
+                    if isinstance(outcome, BceError):
+                        raise outcome
+                    table, skipped = outcome
+                    input_stats.rows += table.num_rows
+                    input_stats.skipped += skipped
+                    yield table
+            finally:
+                # Here, not in the garbage collector (see score_chunks).
+                close_iterator(outcomes)
+                close_iterator(chunks)
         finally:
             reader.close()
 

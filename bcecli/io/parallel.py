@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -22,7 +22,7 @@ def default_workers() -> int:
 
 def ordered_map(
     function: Callable[[T], R], items: Iterable[T], *, workers: int, ahead: int | None = None
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """``map(function, items)`` on a thread pool, in order, with bounded look-ahead.
 
     With one worker it runs inline (no thread), which keeps standard input

@@ -82,9 +82,15 @@ def write_rows(sink: TableSink, tables: Iterable[pa.Table], *, parallel: bool) -
     workers = default_workers() if parallel else 1
     # The header goes with the first rows: a chunk with none (all invalid) writes nothing.
     filled = enumerate(table for table in tables if table.num_rows)
-    for count, data in ordered_map(encode, filled, workers=workers):
-        sink.write_encoded(data)
-        yield count
+    encoded = ordered_map(encode, filled, workers=workers)
+    try:
+        for count, data in encoded:
+            sink.write_encoded(data)
+            yield count
+    finally:
+        # Shut the pool down on this thread, not in the garbage collector, where
+        # joining threads can deadlock (see scoring.score_chunks).
+        encoded.close()
 
 
 def output_format(path: str | None, requested: str | None) -> str:
