@@ -1,7 +1,16 @@
-"""``python -m bcecli``: the same as the ``bce`` command."""
+"""``python -m bcecli`` and the ``bce`` command: the same entry point."""
 
 import sys
 
-from bcecli.cli import main
 
-sys.exit(main())
+def run() -> None:
+    # Ctrl-C while the CLI's modules are still importing exits as quietly as later.
+    try:
+        from bcecli.cli import main
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -139,3 +139,21 @@ def test_terminal_on_standard_input_is_told_what_is_happening() -> None:
     assert process.returncode == 0, stderr
     assert stderr == b"waiting for standard input...\n"
     assert b'"rows": 2' in stdout
+
+
+def test_ctrl_c_while_importing_exits_130_quietly() -> None:
+    # Deterministic stand-in for a Ctrl-C in the first tenth of a second: the
+    # interrupt arrives while bce's own modules import click.
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'click':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from bcecli.__main__ import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 130
+    assert done.stderr == b""

@@ -18,17 +18,19 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.sources import Source
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text per parse
 HEADER_LIMIT = 1 << 24  # a first line longer than 16 MiB is not a header
@@ -526,6 +528,8 @@ class ParquetReader:
         return schema
 
     def _open(self, path: str) -> pq.ParquetFile:
+        import pyarrow.parquet as pq  # not at start-up: a CSV run never needs it (17 ms)
+
         try:
             if self._in_memory is not None:
                 return pq.ParquetFile(pa.BufferReader(self._in_memory))
