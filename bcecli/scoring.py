@@ -23,6 +23,7 @@ from bcecli.core.loss import DEFAULT_EPS
 from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
 from bcecli.core.worst import WorstRow, WorstRows, top_candidates
 from bcecli.errors import BceError, InputError, InvalidRowError, UsageError, shown_path
+from bcecli.io.arrays import numeric_values
 from bcecli.io.columns import Columns, ColumnSpec, resolve_columns
 from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
 from bcecli.io.parallel import default_workers, ordered_map
@@ -153,14 +154,18 @@ def _shorten(value: Any, limit: int = 60) -> Any:
 
 def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[npt.NDArray[np.intp], list[GroupKey]]:
     """Per-row ids into a list of distinct group keys (tuples of Python values)."""
-    codes = np.zeros(table.num_rows, dtype=np.int64)
     dictionaries = []
+    codes: npt.NDArray[np.int64] | None = None
     for name in by:
         encoded = pc.dictionary_encode(as_array(table.column(name)), null_encoding="encode")
-        dictionary = encoded.dictionary.to_pylist()
-        dictionaries.append(dictionary)
-        indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        codes = codes * len(dictionary) + indices
+        dictionaries.append(encoded.dictionary.to_pylist())
+        # null_encoding="encode" leaves no null index: the buffer is every row's code.
+        indices = numeric_values(encoded.indices).astype(np.int64)
+        codes = indices if codes is None else codes * len(dictionaries[-1]) + indices
+    assert codes is not None
+    if len(by) == 1:
+        # The dictionary is already the distinct keys: no sort needed.
+        return codes.astype(np.intp), [(value,) for value in dictionaries[0]]
     unique, inverse = np.unique(codes, return_inverse=True)
     keys = []
     for code in unique.tolist():
