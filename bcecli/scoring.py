@@ -322,16 +322,6 @@ class ScoreResult:
     state: ScoreState
 
 
-def iter_valid_chunks(
-    chunks: Iterable[Chunk], validator: ChunkValidator, stats: InputStats
-) -> Iterator[tuple[Chunk, ValidRows]]:
-    for chunk in chunks:
-        valid = validator.validate(chunk)
-        stats.rows += len(valid.y)
-        stats.skipped += valid.skipped
-        yield chunk, valid
-
-
 @dataclass
 class ChunkOutcome:
     """One chunk scored on its own: its partial state, or the error to raise in order."""

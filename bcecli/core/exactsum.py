@@ -55,12 +55,6 @@ class ExactSum:
         self.units += other.units
         self.special += other.special
 
-    def add_float(self, value: float) -> None:
-        if math.isfinite(value):
-            self.units += _float_units(value)
-        else:
-            self.special += value
-
     def fraction(self) -> Fraction:
         """The exact finite part as a Fraction."""
         return Fraction(self.units, 1 << SCALE_BITS)

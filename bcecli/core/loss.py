@@ -15,14 +15,6 @@ BoolArray = npt.NDArray[np.bool_]
 DEFAULT_EPS: float = float(np.finfo(np.float64).eps)
 
 
-def check_eps(eps: float) -> float:
-    """eps must be strictly inside (0, 0.5)."""
-    eps = float(eps)
-    if not 0.0 < eps < 0.5:
-        raise ValueError(f"eps must be greater than 0 and less than 0.5, not {eps!r}")
-    return eps
-
-
 def loss_from_prob(y: BoolArray, p: FloatArray, eps: float = DEFAULT_EPS) -> FloatArray:
     """-log(p) for positives and -log1p(-p) for negatives, p clipped to [eps, 1 - eps].
 

@@ -132,15 +132,6 @@ def open_stream(url: str, compression: str | None) -> pa.NativeFile:
         raise read_error(url, error) from None
 
 
-def object_size(url: str) -> int | None:
-    location = locate(url)
-    try:
-        size = location.filesystem.get_file_info(location.path).size
-    except _failures():
-        return None
-    return None if size is None else int(size)
-
-
 def dataset_error(url: str, error: BaseException | None) -> InputError:
     """Why a prefix is not a Parquet dataset, naming an object that is in the way."""
     import pyarrow.fs as pafs

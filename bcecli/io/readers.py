@@ -767,15 +767,3 @@ def _dedupe(names: list[str]) -> list[str]:
 def _reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
-
-
-def file_size(source: Source) -> int | None:
-    """Bytes on disk, for progress; None for standard input and folders."""
-    if source.is_stdin or source.is_dataset:
-        return None
-    if filesystems.is_url(source.path):
-        return filesystems.object_size(source.path)
-    try:
-        return os.path.getsize(source.path)
-    except OSError:
-        return None
