@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bcecli.core.accumulate import ChunkLosses, GroupSums, chunk_sums, compute_losses
 from bcecli.core.calibration import CalibrationSums
@@ -25,6 +24,7 @@ from bcecli.core.worst import WorstRow, WorstRows, top_candidates
 from bcecli.errors import BceError, InputError, InvalidRowError, UsageError, shown_path
 from bcecli.io.arrays import numeric_values
 from bcecli.io.columns import Columns, ColumnSpec, resolve_columns
+from bcecli.io.compute import pc
 from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.readers import Chunk, Reader

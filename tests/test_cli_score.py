@@ -225,3 +225,17 @@ def test_version_has_one_source() -> None:
     from importlib.metadata import version
 
     assert version("bcecli") == bcecli.__version__
+
+
+def test_plain_scoring_imports_neither_pandas_nor_pyarrow_compute() -> None:
+    # Start-up is half of a 1M-row run: pandas (0.3 s, pulled in by pyarrow's to_numpy)
+    # and pyarrow.compute (55 ms of docstring generation) stay out of the numeric path.
+    code = (
+        "import sys\nfrom bcecli.cli import main\n"
+        f"status = main(['score', {str(PREDS)!r}, '--format', 'json'])\n"
+        "print([m for m in ('pandas', 'pyarrow.compute') if m in sys.modules], file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert done.stderr.strip() == "[]"

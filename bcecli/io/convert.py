@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bcecli.core.validate import Codes, Problem
 from bcecli.io.arrays import bool_values, is_numeric, null_mask, numeric_values
+from bcecli.io.compute import pc
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
+from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.sources import Source
 

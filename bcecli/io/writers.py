@@ -21,11 +21,11 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bcecli.errors import InputError, UsageError
+from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.outputs import output_target
 
