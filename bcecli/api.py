@@ -11,12 +11,14 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from bcecli.core.loss import DEFAULT_EPS
+from bcecli.engines.local import score_readers
 from bcecli.errors import UsageError
 from bcecli.io.columns import ColumnSpec
 from bcecli.io.readers import Chunk, LazyReader, Reader, slice_rows
 from bcecli.io.sources import Source, make_sources
 from bcecli.report.model import Report, build_report
-from bcecli.scoring import DEFAULT_CHUNK_SIZE, Settings, iter_row_losses, score_readers
+from bcecli.scoring.rows import iter_row_losses
+from bcecli.scoring.settings import DEFAULT_CHUNK_SIZE, Settings
 
 MEMORY = "<memory>"
 

@@ -7,22 +7,14 @@ input is read (a missing extra or scheduler costs no scoring time), then
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from bcecli.engines import ENGINES
-from bcecli.errors import UsageError
-
-if TYPE_CHECKING:
-    from bcecli.io.readers import Reader
-    from bcecli.scoring import ScoreResult, Settings
+from bcecli.engines import ENGINES, SCHEDULER_VARIABLE, Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
-SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
 
 
 def engine_options(command: F) -> F:
@@ -48,55 +40,6 @@ def engine_options(command: F) -> F:
     return command
 
 
-@dataclass(frozen=True)
-class EnginePlan:
-    engine: str = "local"
-    scheduler: str | None = None
-
-    def score(
-        self,
-        readers: list[Reader],
-        settings: Settings,
-        *,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> ScoreResult:
-        if self.engine == "dask":
-            from bcecli.engines.dask import score_on_dask
-
-            assert self.scheduler is not None
-            try:
-                return score_on_dask(
-                    [reader.source for reader in readers],
-                    settings,
-                    scheduler=self.scheduler,
-                    on_progress=on_progress,
-                )
-            finally:
-                for reader in readers:
-                    reader.close()
-        from bcecli.scoring import score_readers
-
-        return score_readers(readers, settings, on_progress=on_progress)
-
-
-def engine_plan(options: dict[str, Any]) -> EnginePlan:
+def engine_plan(options: dict[str, Any]) -> Engine:
     """Check the engine options before any input is read."""
-    engine = options["engine"]
-    scheduler = options["scheduler"]
-    if engine != "dask":
-        if scheduler:
-            raise UsageError("--scheduler is for --engine dask; pass both, or neither.")
-        return EnginePlan()
-    from bcecli.engines.dask import INSTALL_HINT, dask_available
-
-    if not dask_available():
-        raise UsageError(
-            f"--engine dask needs Dask, which is not installed; install it with {INSTALL_HINT}."
-        )
-    scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE)
-    if not scheduler:
-        raise UsageError(
-            f"--engine dask needs a scheduler: pass --scheduler ADDRESS or set "
-            f"{SCHEDULER_VARIABLE}."
-        )
-    return EnginePlan("dask", scheduler)
+    return Engine.choose(options["engine"], options["scheduler"])

@@ -91,7 +91,7 @@ def input_options(command: F) -> F:
 def make_settings(options: dict[str, Any], **extra: Any) -> Any:
     from bcecli.core.loss import DEFAULT_EPS
     from bcecli.io.columns import ColumnSpec
-    from bcecli.scoring import DEFAULT_CHUNK_SIZE, Settings
+    from bcecli.scoring.settings import DEFAULT_CHUNK_SIZE, Settings
 
     spec = ColumnSpec(
         label=options["label"],

@@ -61,30 +61,32 @@ def rows(**options: Any) -> int:
       bce rows preds.parquet --keep id,segment -o losses.parquet
       tail -f preds.csv | bce rows - --output-format ndjson
     """
+    from bcecli.core.inputs import InputCounts
     from bcecli.errors import InputError
     from bcecli.io.writers import open_sink, output_format, write_rows
-    from bcecli.scoring import InputStats, iter_row_losses
+    from bcecli.scoring.inputs import nothing_to_score
+    from bcecli.scoring.rows import iter_row_losses
 
     path = options["output"]
     fmt = output_format(path, options["output_format"])
     settings = make_settings(options, keep=comma_list(options["keep"]))
     readers = make_readers(options)
-    stats: list[InputStats] = []
+    counts = InputCounts()
     written = 0
     try:
         with open_sink(path, fmt, sys.stdout.buffer) as sink:
             rows = iter_row_losses(
-                readers, settings, stats=stats, passthrough_text=fmt in ("csv", "tsv")
+                readers, settings, counts=counts, passthrough_text=fmt in ("csv", "tsv")
             )
             for count in write_rows(sink, rows, parallel=not _reads_stdin(readers)):
                 written += count
             if not written:
                 # Inside the block, so a file output is removed, as for any error.
-                raise InputError(_no_rows_message(stats))
+                raise InputError(nothing_to_score(counts.in_order()))
     except BrokenPipeError:
         raise click.exceptions.Exit(_stdout_closed()) from None
     if not options["quiet"]:
-        _summary(written, stats, path)
+        _summary(written, counts.skipped, path)
     return 0
 
 
@@ -92,19 +94,7 @@ def _reads_stdin(readers: list[Any]) -> bool:
     return any(reader.source.is_stdin for reader in readers)
 
 
-def _no_rows_message(stats: list[Any]) -> str:
-    # The wording of score's "nothing to score" errors (scoring._check_population).
-    from bcecli.errors import shown_path
-
-    names = ", ".join(shown_path(s.path) for s in stats) or "the input"
-    skipped = sum(s.skipped for s in stats)
-    if skipped:
-        return f"{names}: all {skipped} rows are invalid, so there is nothing to score."
-    return f"{names}: no data rows to score."
-
-
-def _summary(written: int, stats: list[Any], path: str | None) -> None:
-    skipped = sum(s.skipped for s in stats)
+def _summary(written: int, skipped: int, path: str | None) -> None:
     parts = []
     if path not in (None, "-"):
         parts.append(f"Wrote {_rows(written)} to {path}")

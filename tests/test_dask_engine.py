@@ -194,7 +194,7 @@ def test_an_unreachable_scheduler_is_one_sentence(
 def test_progress_counts_every_row_read(scheduler: str) -> None:
     from bcecli.engines.dask import score_on_dask
     from bcecli.io.sources import make_sources
-    from bcecli.scoring import Settings
+    from bcecli.scoring.settings import Settings
 
     paths = [str(SAMPLE / "preds.parquet"), str(CORPUS / "bad_prob.csv")]
     seen: list[int] = []

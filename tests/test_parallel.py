@@ -13,12 +13,12 @@ import pytest
 
 import bcecli
 import bcecli.io.readers as readers
-import bcecli.scoring as scoring
+import bcecli.scoring.inputs as scoring_inputs
 
 
 def _document(path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(readers, "default_workers", lambda: workers)
-    monkeypatch.setattr(scoring, "default_workers", lambda: workers)
+    monkeypatch.setattr(scoring_inputs, "default_workers", lambda: workers)
     report = bcecli.score(
         str(path), weight="w", by="g", calibration=7, worst=9, keep="id", chunk_size=997
     )

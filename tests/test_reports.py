@@ -146,8 +146,9 @@ def test_hive_partition_column_and_null_groups(
 def test_many_groups_hold_one_entry_per_group(bce: Any, frame: pd.DataFrame) -> None:
     # Memory grows with groups, not rows or chunks: one entry per distinct id.
     from bcecli.api import TableReader
+    from bcecli.engines.local import score_readers
     from bcecli.io.columns import ColumnSpec
-    from bcecli.scoring import Settings, score_readers
+    from bcecli.scoring.settings import Settings
 
     table = pa.Table.from_pandas(frame.assign(bucket=frame.id % 97), preserve_index=False)
     settings = Settings(columns=ColumnSpec(by=("bucket",)), chunk_size=1000)

@@ -10,20 +10,17 @@ from typing import Any
 
 import pytest
 
+from bcecli.core.batch import InputRef
+from bcecli.core.state import ScoreState, StateVersionError
+from bcecli.engines.local import score_readers
 from bcecli.io.columns import Columns, ColumnSpec, resolve_columns
 from bcecli.io.readers import open_reader
 from bcecli.io.sources import make_sources
 from bcecli.report.model import build_report
-from bcecli.scoring import (
-    ChunkValidator,
-    InputStats,
-    ScoreResult,
-    ScoreState,
-    Settings,
-    column_types,
-    score_chunk,
-    score_readers,
-)
+from bcecli.scoring.batches import ChunkValidator
+from bcecli.scoring.inputs import ScoreResult, column_types
+from bcecli.scoring.passes import score_chunk
+from bcecli.scoring.settings import Settings
 
 from conftest import CORPUS, SAMPLE
 
@@ -43,18 +40,13 @@ def chunk_states(paths: list[str], settings: Settings) -> tuple[Columns, list[Sc
     validator = ChunkValidator(columns, settings)
     states = []
     for index, reader in enumerate(readers):
+        ref = InputRef(index, reader.source.path, reader.source.format)
         float_columns, text_columns = column_types(columns)
         for chunk in reader.chunks(
             columns.needed, settings.chunk_size, float_columns, text_columns
         ):
-            outcome = score_chunk(
-                chunk, validator=validator, columns=columns, settings=settings, input_index=index
-            )
+            outcome = score_chunk(chunk, validator=validator, ref=ref, settings=settings)
             assert outcome.state is not None
-            outcome.state.skipped = outcome.skipped
-            outcome.state.inputs[index] = InputStats(
-                reader.source.path, reader.source.format, outcome.valid, outcome.skipped
-            )
             states.append(outcome.state)
         reader.close()
     return columns, states
@@ -131,7 +123,7 @@ def test_worst_rows_tied_across_dataset_files_merge_in_any_order(tmp_path: Path)
 def test_state_is_plain_json_data() -> None:
     paths, settings = CASES["csv and parquet, everything"]
     columns, states = chunk_states(paths, settings)
-    root = ScoreState(len(columns.predictions), settings, columns.by)
+    root = ScoreState(settings.state_config(columns))
     for state in states:
         root.merge(state)
     state = root.to_state()
@@ -144,16 +136,14 @@ def test_state_is_plain_json_data() -> None:
         return value is None or isinstance(value, (bool, int, float, str))
 
     assert plain(json.loads(json.dumps(state)))
-    assert set(state) >= {"total", "groups", "calibration", "worst", "skipped", "inputs"}
+    assert set(state) >= {"total", "groups", "calibration", "worst", "inputs"}
     # A state read back is the same state: writing it again gives the same text.
     again = ScoreState.from_state(json.loads(json.dumps(state))).to_state()
     assert json.dumps(again) == json.dumps(state)
 
 
 def test_a_state_of_another_version_is_refused() -> None:
-    from bcecli.errors import UsageError
-
-    state = ScoreState(1, Settings()).to_state()
+    state = ScoreState(Settings().state_config(Columns(label="y", predictions=("p",)))).to_state()
     state["version"] = 99
-    with pytest.raises(UsageError, match="version 99"):
+    with pytest.raises(StateVersionError, match="version 99"):
         ScoreState.from_state(state)

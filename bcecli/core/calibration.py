@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 
+from bcecli.core.batch import Batch, StateConfig
 from bcecli.core.exactsum import ExactSum, grouped_exact_sums, ratio
 
 FloatArray = npt.NDArray[np.float64]
@@ -16,6 +17,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass
 class CalibrationSums:
+    """Exact sums per reliability bin of the first prediction column (``--calibration N``)."""
+
+    name: ClassVar[str] = "calibration"
+
     bins: int
     rows: list[int] = field(default_factory=list)
     weight: list[ExactSum] = field(default_factory=list)
@@ -29,7 +34,16 @@ class CalibrationSums:
             self.prob = [ExactSum() for _ in range(self.bins)]
             self.positives = [ExactSum() for _ in range(self.bins)]
 
-    def update(self, p: FloatArray, y: BoolArray, w: FloatArray | None) -> None:
+    @classmethod
+    def create(cls, config: StateConfig) -> Self | None:
+        return cls(config.calibration_bins) if config.calibration_bins else None
+
+    def update(self, batch: Batch) -> None:
+        if batch.rows:
+            values = batch.values
+            self.add(values.probs[0], values.y, values.weight)
+
+    def add(self, p: FloatArray, y: BoolArray, w: FloatArray | None) -> None:
         # Bin i holds lower_i <= p < upper_i with the very edges the report prints
         # (i / bins): int(p * bins) would round p one ulp below an edge up into the
         # next bin. p = 1 falls in the last bin.
@@ -48,7 +62,7 @@ class CalibrationSums:
         for index, count in enumerate(counts.tolist()):
             self.rows[index] += count
 
-    def merge(self, other: CalibrationSums) -> None:
+    def merge(self, other: Self) -> None:
         for index in range(self.bins):
             self.rows[index] += other.rows[index]
             self.weight[index].add(other.weight[index])
@@ -65,7 +79,7 @@ class CalibrationSums:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> CalibrationSums:
+    def from_state(cls, state: dict[str, Any]) -> Self:
         def sums(name: str) -> list[ExactSum]:
             return [ExactSum.from_state(item) for item in state[name]]
 

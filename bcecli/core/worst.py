@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
+
+from bcecli.core.batch import Batch, StateConfig
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -76,11 +78,42 @@ def top_candidates(losses: FloatArray, k: int) -> IntArray:
 
 
 class WorstRows:
-    """Keeps the k worst rows seen so far."""
+    """Keeps the k worst rows seen so far (by the first prediction column's loss)."""
+
+    name: ClassVar[str] = "worst"
 
     def __init__(self, k: int) -> None:
         self.k = k
         self.rows: list[WorstRow] = []
+
+    @classmethod
+    def create(cls, config: StateConfig) -> Self | None:
+        return cls(config.worst) if config.worst else None
+
+    def update(self, batch: Batch) -> None:
+        values = batch.values
+        loss = values.losses[0]
+        picked = top_candidates(loss, self.k)
+        picked = picked[loss[picked] >= self.floor()]
+        if not len(picked):
+            return
+        rows = batch.row_numbers(picked)
+        kept = {name: column.take(picked) for name, column in batch.keep.items()}
+        candidates = []
+        for position, (index, row) in enumerate(zip(picked.tolist(), rows)):
+            value = float(loss[index])
+            candidates.append(
+                WorstRow(
+                    sort_key=(-value, batch.input.index, batch.path, row),
+                    path=batch.path,
+                    row=row,
+                    label=int(values.y[index]),
+                    prob=float(values.probs[0][index]),
+                    log_loss=value,
+                    keep={name: kept[name][position] for name in kept},
+                )
+            )
+        self.add(candidates)
 
     def floor(self) -> float:
         """The smallest loss that can still enter (-inf while not full)."""
@@ -89,14 +122,14 @@ class WorstRows:
     def add(self, candidates: list[WorstRow]) -> None:
         self.rows = sorted(self.rows + candidates)[: self.k]
 
-    def merge(self, other: WorstRows) -> None:
+    def merge(self, other: Self) -> None:
         self.add(other.rows)
 
     def to_state(self) -> dict[str, Any]:
         return {"k": self.k, "rows": [row.to_state() for row in self.rows]}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> WorstRows:
+    def from_state(cls, state: dict[str, Any]) -> Self:
         worst = cls(int(state["k"]))
         worst.rows = [WorstRow.from_state(row) for row in state["rows"]]
         return worst

@@ -26,10 +26,12 @@ from bcecli.errors import (
 )
 
 if TYPE_CHECKING:
+    from bcecli.core.state import ScoreState
     from bcecli.io.columns import Columns
     from bcecli.io.readers import ParquetReader
     from bcecli.io.sources import Source
-    from bcecli.scoring import ScoreResult, Settings
+    from bcecli.scoring.inputs import ScoreResult
+    from bcecli.scoring.settings import Settings
 
 INSTALL_HINT = "pip install 'bcecli[dask]'"
 SPLIT_EVERY = 8  # states merged per reduction task
@@ -98,7 +100,8 @@ def _score(
     settings: Settings,
     on_progress: Callable[[int], None] | None,
 ) -> ScoreResult:
-    from bcecli.scoring import InputStats, ScoreResult, ScoreState, _check_population
+    from bcecli.core.batch import InputRef
+    from bcecli.scoring.inputs import finish
 
     columns, leaves = _plan(client, sources, settings)
     futures = [leaf for leaf in leaves if not isinstance(leaf, dict)]
@@ -117,14 +120,10 @@ def _score(
     if "error" in result:
         raise _rebuild_error(result["error"])
     assert columns is not None
-    state = ScoreState.from_state(result["state"])
-    inputs = [
-        state.inputs.get(index) or InputStats(source.path, source.format)
-        for index, source in enumerate(sources)
-    ]
-    state.inputs = dict(enumerate(inputs))
-    _check_population(state, inputs)
-    return ScoreResult(settings, columns, inputs, state)
+    state = _state_from(result["state"])
+    for index, source in enumerate(sources):  # inputs no partition read: zero rows
+        state.open_input(InputRef(index, source.path, source.format))
+    return finish(settings, columns, state)
 
 
 # -- planning (on this machine) ----------------------------------------------------
@@ -141,42 +140,38 @@ def _plan(
     error found while planning becomes the last leaf, at its place in input order,
     and nothing after it is scored.
     """
-    from bcecli.io.columns import resolve_columns
     from bcecli.io.readers import ParquetReader, open_reader
-    from bcecli.scoring import _columns_differ
+    from bcecli.scoring.inputs import each_input
 
     columns: Columns | None = None
     stop: Result | None = None
     # Per input: (its index, its Parquet reader on the cluster and futures of its files'
     # row-group sizes) or (its index, None, None) for CSV.
     opened: list[tuple[int, Any, list[Any] | None]] = []
-    for input_index, source in enumerate(sources):
-        try:
-            reader = open_reader(source, no_header=settings.no_header)
-            try:
-                resolved = resolve_columns(settings.columns, reader.column_names, source.path)
-            finally:
-                reader.close()
-            if columns is None:
-                columns = resolved
-            elif resolved != columns:
-                raise _columns_differ(source.path, resolved, sources[0].path, columns)
-        except BceError as error:
-            stop = _error_result(error)
-            break
-        if isinstance(reader, ParquetReader):
-            # Each worker gets the reader (its file list and names) once, not per task.
-            shared = client.scatter(reader, hash=False)
-            sizes = client.map(
-                _row_group_sizes,
-                range(len(reader.files)),
-                reader=shared,
-                columns=columns.needed,
-                pure=False,
-            )
-            opened.append((input_index, shared, sizes))
-        else:
-            opened.append((input_index, None, None))
+    opening = (open_reader(source, no_header=settings.no_header) for source in sources)
+    inputs = each_input(opening, settings)
+    try:
+        # Headers are read (and each reader closed) in input order, as locally.
+        for one in inputs:
+            columns, reader = one.columns, one.reader
+            reader.close()  # workers open their own: only its file list travels
+            if isinstance(reader, ParquetReader):
+                # Each worker gets the reader (its file list and names) once, not per task.
+                shared = client.scatter(reader, hash=False)
+                sizes = client.map(
+                    _row_group_sizes,
+                    range(len(reader.files)),
+                    reader=shared,
+                    columns=columns.needed,
+                    pure=False,
+                )
+                opened.append((one.ref.index, shared, sizes))
+            else:
+                opened.append((one.ref.index, None, None))
+    except BceError as error:
+        stop = _error_result(error)
+    finally:
+        inputs.close()
     if columns is None:
         assert stop is not None
         return None, [stop]
@@ -219,9 +214,9 @@ def _plan(
     if stop is not None:
         leaves.append(stop)
     if not leaves:  # files without row groups: nothing to score, as locally
-        from bcecli.scoring import ScoreState
+        from bcecli.core.state import ScoreState
 
-        empty = ScoreState(len(columns.predictions), settings, columns.by)
+        empty = ScoreState(settings.state_config(columns))
         leaves.append({"state": empty.to_state()})
     return columns, leaves
 
@@ -306,7 +301,7 @@ def _partition_chunks(
 ) -> tuple[Any, Any]:
     """(reader to close or None, chunks) of one partition, as the local engine reads them."""
     from bcecli.io.readers import open_reader
-    from bcecli.scoring import column_types
+    from bcecli.scoring.inputs import column_types
 
     float_columns, text_columns = column_types(columns)
     if reader is not None:
@@ -328,26 +323,20 @@ def _score_partition(
     settings: Settings,
     columns: Columns,
 ) -> Result:
-    from bcecli.scoring import ChunkValidator, InputStats, ScoreState, score_chunks
+    from bcecli.core.batch import InputRef
+    from bcecli.core.state import ScoreState
+    from bcecli.scoring.batches import ChunkValidator
+    from bcecli.scoring.passes import score_chunks
 
-    state = ScoreState(len(columns.predictions), settings, columns.by)
-    stats = InputStats(part.source.path, part.source.format)
-    state.inputs[part.input_index] = stats
+    state = ScoreState(settings.state_config(columns))
+    ref = InputRef(part.input_index, part.source.path, part.source.format)
     validator = ChunkValidator(columns, settings)
     validator.labels.negative = negative
     opened = None
     try:
         opened, chunks = _partition_chunks(part, reader, columns, settings, columns.needed)
         # One thread per task: the cluster's workers are the parallelism.
-        score_chunks(
-            chunks,
-            state,
-            stats,
-            validator=validator,
-            settings=settings,
-            input_index=part.input_index,
-            workers=1,
-        )
+        score_chunks(chunks, state, validator=validator, ref=ref, settings=settings, workers=1)
     except BceError as error:
         return _error_result(error)
     finally:
@@ -362,7 +351,7 @@ def _first_other_label(
     """The first label that is not --pos-label in this partition (None: none, or an
     error the scoring pass will report in its place)."""
     from bcecli.io.convert import LabelMapper
-    from bcecli.scoring import close_iterator
+    from bcecli.scoring.inputs import close_iterator
 
     mapper = LabelMapper(settings.pos_label)
     opened = chunks = None
@@ -384,24 +373,33 @@ def _first_other_label(
 def _rows_read(result: Result) -> int:
     if "state" not in result:
         return 0
-    return sum(int(stats["rows"]) + int(stats["skipped"]) for _, stats in result["state"]["inputs"])
+    counts = result["state"]["inputs"]["inputs"]
+    return sum(int(stats["rows"]) + int(stats["skipped"]) for _, stats in counts)
 
 
 def _merge_results(*results: Result) -> Result:
     """Merge partial states in order; the first error in order wins, as locally."""
-    from bcecli.scoring import ScoreState
-
     merged: ScoreState | None = None
     for result in results:
         if "error" in result:
             return result
-        state = ScoreState.from_state(result["state"])
+        state = _state_from(result["state"])
         if merged is None:
             merged = state
         else:
             merged.merge(state)
     assert merged is not None
     return {"state": merged.to_state()}
+
+
+def _state_from(data: dict[str, Any]) -> ScoreState:
+    """A partial state back from its plain data; one of another bce version is refused."""
+    from bcecli.core.state import ScoreState, StateVersionError
+
+    try:
+        return ScoreState.from_state(data)
+    except StateVersionError as error:
+        raise UsageError(str(error)) from None
 
 
 # -- errors as data ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bcecli import __version__
 
 if TYPE_CHECKING:
-    from bcecli.scoring import ScoreResult
+    from bcecli.scoring.inputs import ScoreResult
 
 SCHEMA = "bce.report/1"
 

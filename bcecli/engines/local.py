@@ -1,0 +1,46 @@
+"""``--engine local``: score every input in this process, chunks on a thread pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import closing
+
+from bcecli.core.state import ScoreState
+from bcecli.io.columns import Columns
+from bcecli.io.readers import Reader
+from bcecli.scoring.batches import ChunkValidator
+from bcecli.scoring.inputs import ScoreResult, each_input, finish, read_chunks, scoring_workers
+from bcecli.scoring.passes import score_chunks
+from bcecli.scoring.settings import Settings
+
+
+def score_readers(
+    readers: Iterable[Reader],
+    settings: Settings,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> ScoreResult:
+    """Score every reader's rows as one population.
+
+    Chunks are scored on a thread pool into partial states merged in input order;
+    the exact sums make the result independent of that split.
+    """
+    columns: Columns | None = None
+    state: ScoreState | None = None
+    validator: ChunkValidator | None = None
+    with closing(each_input(readers, settings)) as inputs:
+        for opened in inputs:
+            if state is None or validator is None:
+                columns = opened.columns
+                state = ScoreState(settings.state_config(columns))
+                validator = ChunkValidator(columns, settings)
+            score_chunks(
+                read_chunks(opened, settings),
+                state,
+                validator=validator,
+                ref=opened.ref,
+                settings=settings,
+                workers=scoring_workers(settings, opened.reader),
+                on_progress=on_progress,
+            )
+    return finish(settings, columns, state)

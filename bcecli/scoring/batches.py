@@ -1,0 +1,171 @@
+"""The Arrow-to-numpy boundary: a chunk of Arrow columns becomes a core ``Batch``.
+
+Everything that looks at Arrow values on the scoring path is here: label and
+number conversion with validation (``--on-invalid``), group encoding for ``--by``,
+and the kept columns ``--worst --keep`` reads. The core past this point sees numpy
+arrays only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from bcecli.core.accumulate import ChunkLosses, compute_losses
+from bcecli.core.batch import Batch, GroupKey, InputRef
+from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
+from bcecli.errors import InvalidRowError
+from bcecli.io.arrays import numeric_values
+from bcecli.io.columns import Columns
+from bcecli.io.compute import pc
+from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
+from bcecli.io.readers import Chunk
+from bcecli.scoring.settings import Settings
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass
+class ValidRows:
+    """One chunk after validation: the valid rows' arrays and what was left out."""
+
+    y: BoolArray
+    predictions: list[npt.NDArray[np.float64]]
+    weight: npt.NDArray[np.float64] | None
+    keep: BoolArray | None  # None: every row is valid
+    skipped: int
+
+
+class ChunkValidator:
+    """Turns a chunk's columns into arrays and enforces ``--on-invalid``."""
+
+    def __init__(self, columns: Columns, settings: Settings) -> None:
+        self.columns = columns
+        self.settings = settings
+        self.labels = LabelMapper(settings.pos_label)
+
+    def validate(self, chunk: Chunk) -> ValidRows:
+        table = chunk.table
+        cols = self.columns
+        y, label_codes = self.labels.convert(table.column(cols.label))
+        checks: list[tuple[str, Codes | None]] = [(cols.label, label_codes)]
+        predictions = []
+        check = check_logit if cols.logit else check_prob
+        for name in cols.predictions:
+            values, missing, unparsed = to_float(table.column(name))
+            predictions.append(values)
+            checks.append((name, check(values, missing, unparsed)))
+        weight = None
+        if cols.weight:
+            weight, missing, unparsed = to_float(table.column(cols.weight))
+            checks.append((cols.weight, check_weight(weight, missing, unparsed)))
+        bad = [(name, codes) for name, codes in checks if codes is not None]
+        if not bad:
+            return ValidRows(y, predictions, weight, None, 0)
+        invalid = np.zeros(len(y), dtype=bool)
+        for _, codes in bad:
+            invalid |= codes != 0
+        if self.settings.on_invalid == "error":
+            raise self._error(chunk, bad, int(np.argmax(invalid)))
+        keep = ~invalid
+        return ValidRows(
+            y[keep],
+            [values[keep] for values in predictions],
+            None if weight is None else weight[keep],
+            keep,
+            int(np.count_nonzero(invalid)),
+        )
+
+    def _error(self, chunk: Chunk, bad: list[tuple[str, Codes]], index: int) -> InvalidRowError:
+        for name, codes in bad:
+            if codes[index]:
+                problem = Problem(int(codes[index]))
+                value = _shorten(chunk.table.column(name)[index].as_py())
+                what = self.labels.expected if name == self.columns.label else ""
+                return InvalidRowError(
+                    chunk.path,
+                    chunk.first_row + index,
+                    name,
+                    describe(name, problem, value, what=what),
+                )
+        raise AssertionError("no invalid value at the flagged row")  # pragma: no cover
+
+
+def _shorten(value: Any, limit: int = 60) -> Any:
+    """A long text value cut for a one-line message."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "..."
+    if isinstance(value, bytes) and len(value) > limit:
+        return value[:limit] + b"..."
+    return value
+
+
+def losses_of(valid: ValidRows, columns: Columns, settings: Settings) -> ChunkLosses:
+    """The per-row losses (and what they are made of) of a chunk's valid rows."""
+    return compute_losses(
+        valid.y, valid.predictions, valid.weight, logit=columns.logit, eps=settings.eps
+    )
+
+
+def make_batch(
+    chunk: Chunk, valid: ValidRows, ref: InputRef, columns: Columns, settings: Settings
+) -> Batch:
+    """The core's view of a validated chunk: numpy arrays, group ids, kept columns."""
+    batch = Batch(
+        values=losses_of(valid, columns, settings),
+        input=ref,
+        path=chunk.path,
+        first_row=chunk.first_row,
+        read=chunk.table.num_rows,
+        valid=valid.keep,
+    )
+    uses_table = bool(columns.by) or (settings.worst > 0 and bool(columns.keep))
+    if not len(valid.y) or not uses_table:
+        return batch
+    table = chunk.table if valid.keep is None else chunk.table.filter(bool_array(valid.keep))
+    if columns.by:
+        batch.group_ids, batch.group_keys = group_ids(table, columns.by)
+    if settings.worst:
+        batch.keep = {name: ArrowKept(table.column(name)) for name in columns.keep}
+    return batch
+
+
+class ArrowKept:
+    """A ``--keep`` column of a batch's valid rows, as the core's ``KeptColumn``."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.column = column
+
+    def take(self, indices: IntArray) -> list[Any]:
+        values: list[Any] = self.column.take(pa.array(indices)).to_pylist()
+        return values
+
+
+def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[IntArray, list[GroupKey]]:
+    """Per-row ids into a list of distinct group keys (tuples of Python values)."""
+    dictionaries = []
+    codes: npt.NDArray[np.int64] | None = None
+    for name in by:
+        encoded = pc.dictionary_encode(as_array(table.column(name)), null_encoding="encode")
+        dictionaries.append(encoded.dictionary.to_pylist())
+        # null_encoding="encode" leaves no null index: the buffer is every row's code.
+        indices = numeric_values(encoded.indices).astype(np.int64)
+        codes = indices if codes is None else codes * len(dictionaries[-1]) + indices
+    assert codes is not None
+    if len(by) == 1:
+        # The dictionary is already the distinct keys: no sort needed.
+        return codes.astype(np.intp), [(value,) for value in dictionaries[0]]
+    unique, inverse = np.unique(codes, return_inverse=True)
+    keys = []
+    for code in unique.tolist():
+        parts = []
+        for dictionary in reversed(dictionaries):
+            code, index = divmod(code, len(dictionary))
+            parts.append(dictionary[index])
+        keys.append(tuple(reversed(parts)))
+    return np.asarray(inverse, dtype=np.intp).reshape(-1), keys
