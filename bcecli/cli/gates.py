@@ -1,95 +1,25 @@
-"""The gate's command-line side: its options, the baseline file, stderr lines, --junit-xml.
+"""The gate's command-line side: the baseline file, stderr lines, --junit-xml.
 
-``bce score`` uses three things from here: ``@gate_options``, ``plan = gate_plan(options)``
-before any input is read (so a usage error or a bad baseline costs no scoring time), then
-``plan.apply(report)`` and, after the report is printed, ``plan.report_failures(document)``.
-The decisions themselves are in ``bcecli.gate``, which neither prints nor exits.
+``bce score`` makes ``plan = gate_plan(gates, by=...)`` before any input is read (so a
+usage error or a bad baseline costs no scoring time), then ``plan.apply(report)`` and,
+after the report is printed, ``plan.report_failures(document)``. The decisions
+themselves are in ``bcecli.gate``, which neither prints nor exits.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bcecli.errors import BaselineError, UsageError
 
 if TYPE_CHECKING:
+    from bcecli.cli.options import GateOptions
     from bcecli.gate import Increase
     from bcecli.report.model import Report
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _limit(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    # click's float takes "nan" and "inf"; a NaN threshold would pass every check.
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise click.BadParameter(f"{value!r} is not a finite number of 0 or more.")
-    return value
-
-
-def _max_increase(ctx: click.Context, param: click.Parameter, value: str | None) -> Increase | None:
-    from bcecli.gate import parse_max_increase
-
-    if value is None:
-        return None
-    try:
-        return parse_max_increase(value)
-    except UsageError as error:
-        raise click.BadParameter(error.message) from None
-
-
-def gate_options(command: F) -> F:
-    """The quality-gate options of ``bce score`` (SPEC section 7)."""
-    decorators = [
-        click.option(
-            "--max-loss",
-            type=float,
-            callback=_limit,
-            metavar="X",
-            help="Fail (exit 1) when the log loss is above X.",
-        ),
-        click.option(
-            "--max-ne",
-            type=float,
-            callback=_limit,
-            metavar="X",
-            help="Fail (exit 1) when the normalized entropy is above X. --max-ne 1 means "
-            '"better than always predicting the base rate", and needs no baseline.',
-        ),
-        click.option(
-            "--baseline",
-            metavar="REPORT.json",
-            help="A JSON report of an earlier run (bce score --format json) to compare "
-            "with; needs --max-increase.",
-        ),
-        click.option(
-            "--max-increase",
-            callback=_max_increase,
-            metavar="D",
-            help="Fail when the log loss is above the baseline's by more than D: absolute "
-            "(0.002), relative to the baseline's loss (1%), or in standard errors of the "
-            "difference (2se). Needs --baseline.",
-        ),
-        click.option(
-            "--gate-groups",
-            is_flag=True,
-            help="Apply the gates to every --by group as well (a group new since the "
-            "baseline is listed, not gated).",
-        ),
-        click.option(
-            "--junit-xml",
-            type=click.Path(dir_okay=False),
-            metavar="PATH",
-            help="Write one JUnit test case per gate check to PATH, for CI test reporters.",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
 
 
 @dataclass(frozen=True)
@@ -138,14 +68,14 @@ class GatePlan:
             click.echo(f"Gate failed: {line}", err=True)
 
 
-def gate_plan(options: Mapping[str, Any]) -> GatePlan:
+def gate_plan(options: GateOptions, *, by: tuple[str, ...]) -> GatePlan:
     """The gate options, checked against each other, with the baseline read and checked.
 
     Raises UsageError (exit 2) for options that do not fit together and BaselineError
     (exit 2) for a baseline file that is missing or not a bce report.
     """
-    baseline_path = options.get("baseline")
-    increase = options.get("max_increase")
+    baseline_path = options.baseline
+    increase = options.max_increase
     if increase is not None and baseline_path is None:
         raise UsageError("--max-increase compares with a baseline: pass --baseline REPORT.json.")
     if baseline_path is not None and increase is None:
@@ -153,23 +83,23 @@ def gate_plan(options: Mapping[str, Any]) -> GatePlan:
             "--baseline needs --max-increase D to say how much worse than the baseline "
             "passes (0.002, 1% or 2se)."
         )
-    max_loss, max_ne = options.get("max_loss"), options.get("max_ne")
+    max_loss, max_ne = options.max_loss, options.max_ne
     gated = max_loss is not None or max_ne is not None or increase is not None
     gates = "--max-loss, --max-ne or --baseline with --max-increase"
-    if options.get("gate_groups"):
-        if not options.get("by"):
+    if options.gate_groups:
+        if not by:
             raise UsageError("--gate-groups gates every --by group: pass --by COL as well.")
         if not gated:
             raise UsageError(f"--gate-groups applies gates to groups: pass {gates}.")
-    if options.get("junit_xml") and not gated:
+    if options.junit_xml and not gated:
         raise UsageError(f"--junit-xml writes one test case per gate check: pass {gates}.")
     return GatePlan(
         max_loss=max_loss,
         max_ne=max_ne,
         baseline=None if baseline_path is None else load_baseline(baseline_path),
         max_increase=increase,
-        gate_groups=bool(options.get("gate_groups")),
-        junit_xml=options.get("junit_xml"),
+        gate_groups=options.gate_groups,
+        junit_xml=options.junit_xml,
     )
 
 

@@ -6,23 +6,23 @@ are imported when the command runs, so ``bce --help`` stays fast.
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from bcecli.options import (
+from bcecli.cli.options import (
     CONTEXT_SETTINGS,
     EXIT_CODES_HELP,
+    InputOptions,
     comma_list,
     input_options,
-    make_readers,
-    make_settings,
 )
 
-OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")
-BROKEN_PIPE = 141  # bcecli.errors.ExitCode.BROKEN_PIPE, without importing it at startup
+if TYPE_CHECKING:
+    from bcecli.io.readers import Reader
+
+OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")  # MERGE: from bcecli.io.formats
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
@@ -48,7 +48,14 @@ BROKEN_PIPE = 141  # bcecli.errors.ExitCode.BROKEN_PIPE, without importing it at
     help="Output format. Default: by the extension of -o; csv otherwise.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on standard error.")
-def rows(**options: Any) -> int:
+def rows(
+    *,
+    inputs: InputOptions,
+    keep: tuple[str, ...],
+    output: str | None,
+    output_format: str | None,
+    quiet: bool,
+) -> int:
     """Write every row of FILEs (or standard input) with its log loss appended.
 
     Rows come out in input order, chunk by chunk, as they are scored: on standard
@@ -63,34 +70,31 @@ def rows(**options: Any) -> int:
     """
     from bcecli.core.inputs import InputCounts
     from bcecli.errors import InputError
-    from bcecli.io.writers import open_sink, output_format, write_rows
+    from bcecli.io.writers import open_sink, write_rows
+    from bcecli.io.writers import output_format as chosen_format
     from bcecli.scoring.inputs import nothing_to_score
     from bcecli.scoring.rows import iter_row_losses
 
-    path = options["output"]
-    fmt = output_format(path, options["output_format"])
-    settings = make_settings(options, keep=comma_list(options["keep"]))
-    readers = make_readers(options)
+    fmt = chosen_format(output, output_format)
+    settings = inputs.settings(keep=comma_list(keep))
+    readers = inputs.readers()
     counts = InputCounts()
     written = 0
-    try:
-        with open_sink(path, fmt, sys.stdout.buffer) as sink:
-            rows = iter_row_losses(
-                readers, settings, counts=counts, passthrough_text=fmt in ("csv", "tsv")
-            )
-            for count in write_rows(sink, rows, parallel=not _reads_stdin(readers)):
-                written += count
-            if not written:
-                # Inside the block, so a file output is removed, as for any error.
-                raise InputError(nothing_to_score(counts.in_order()))
-    except BrokenPipeError:
-        raise click.exceptions.Exit(_stdout_closed()) from None
-    if not options["quiet"]:
-        _summary(written, counts.skipped, path)
+    with open_sink(output, fmt, sys.stdout.buffer) as sink:
+        table = iter_row_losses(
+            readers, settings, counts=counts, passthrough_text=fmt in ("csv", "tsv")
+        )
+        for count in write_rows(sink, table, parallel=not _reads_stdin(readers)):
+            written += count
+        if not written:
+            # Inside the block, so a file output is removed, as for any error.
+            raise InputError(nothing_to_score(counts.in_order()))
+    if not quiet:
+        _summary(written, counts.skipped, output)
     return 0
 
 
-def _reads_stdin(readers: list[Any]) -> bool:
+def _reads_stdin(readers: list[Reader]) -> bool:
     return any(reader.source.is_stdin for reader in readers)
 
 
@@ -107,16 +111,3 @@ def _summary(written: int, skipped: int, path: str | None) -> None:
 
 def _rows(count: int, noun: str = "row") -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def _stdout_closed() -> int:
-    # The reader went away (| head). click would turn the BrokenPipeError into exit
-    # status 1, so handle it here: point stdout at /dev/null so the final flush
-    # cannot complain, and exit as a tool stopped by SIGPIPE does.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
-    return BROKEN_PIPE
