@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from bcecli.core.loss import DEFAULT_EPS
-from bcecli.engines.local import score_readers
+from bcecli.engines import Engine
 from bcecli.errors import UsageError
 from bcecli.io.columns import ColumnSpec
 from bcecli.io.readers import Chunk, LazyReader, Reader, slice_rows
@@ -68,6 +68,8 @@ def score(
     delimiter: str | None = None,
     calibration: int | None = None,
     worst: int = 0,
+    engine: str = "local",
+    scheduler: str | None = None,
     y: Any = None,
     p: Any = None,
     z: Any = None,
@@ -78,6 +80,9 @@ def score(
     ``source`` is a path, a list of paths, a pandas DataFrame, a pyarrow Table or
     RecordBatch; or pass arrays ``y=`` with ``p=`` (probabilities) or ``z=`` (logits),
     and optionally ``w=`` (weights). Errors raise ``bcecli.BceError`` subclasses.
+
+    ``engine="dask"`` scores files on the Dask cluster at ``scheduler`` (default:
+    ``$DASK_SCHEDULER_ADDRESS``), with the very same report.
 
         >>> score(y=[1, 0], p=[0.9, 0.2]).metrics["rows"]
         2
@@ -110,7 +115,13 @@ def score(
         calibration=calibration,
         worst=worst,
     )
-    return build_report(score_readers(readers, settings))
+    chosen = Engine.choose(engine, scheduler)
+    if chosen.name != "local" and any(reader.source.path == MEMORY for reader in readers):
+        raise UsageError(
+            f"engine={chosen.name!r} scores files and object-store URLs; pass paths, "
+            "or score in-memory data with the local engine."
+        )
+    return build_report(chosen.score(readers, settings))
 
 
 def row_losses(
