@@ -13,6 +13,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bcecli.report.gate_text import failure_lines
+from bcecli.report.layout import group_label
+
 if TYPE_CHECKING:
     from bcecli.gate import Increase
 
@@ -26,8 +29,6 @@ def render_junit(document: Mapping[str, Any], *, max_increase: Increase | str | 
     A failure's message is the line ``bce`` prints on stderr for it; ``max_increase``
     (the option as given) is quoted there as in ``failure_lines``.
     """
-    from bcecli.gate import failure_lines, group_label
-
     gate = document["gate"] or {"passed": True, "checks": []}
     checks = gate["checks"]
     # failure_lines gives one line per failed check, in check order.

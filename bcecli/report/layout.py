@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -305,7 +306,7 @@ def gate_section(document: dict[str, Any]) -> Section | None:
             [
                 check["name"],
                 check["column"],
-                "-" if group is None else ", ".join(f"{k}={_key(v)}" for k, v in group.items()),
+                "-" if group is None else group_label(group),
                 value,
                 threshold,
                 number(check["baseline"], 6),
@@ -326,6 +327,11 @@ def sections(document: dict[str, Any]) -> list[Section]:
         gate_section(document),
     ]
     return [section for section in found if section is not None]
+
+
+def group_label(key: Mapping[str, Any]) -> str:
+    """``segment=web`` (``a=1, b=x`` for several --by columns)."""
+    return ", ".join(f"{name}={_key(value)}" for name, value in key.items())
 
 
 def _key(value: Any) -> str:

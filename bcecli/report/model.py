@@ -1,6 +1,6 @@
 """The report document (``bce.report/1``): built once, rendered as table, JSON or markdown.
 
-Schema history: 1 — first version.
+The document's schema name is in bcecli.document.
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bcecli import __version__
+from bcecli._version import __version__
+from bcecli.document import SCHEMA
 
 if TYPE_CHECKING:
     from bcecli.scoring import ScoreResult
-
-SCHEMA = "bce.report/1"
 
 
 @dataclass
