@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bcecli.core.entries import CalibrationBin
 from bcecli.core.exactsum import ExactSum, grouped_exact_sums, ratio
 
 FloatArray = npt.NDArray[np.float64]
@@ -77,7 +78,7 @@ class CalibrationSums:
             positives=sums("positives"),
         )
 
-    def table(self) -> list[dict[str, Any]]:
+    def table(self) -> list[CalibrationBin]:
         return [
             {
                 "lower": index / self.bins,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bcecli._version import __version__
+from bcecli.core.entries import CalibrationBin, WorstEntry
 from bcecli.document import SCHEMA
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ class Report:
     metrics: dict[str, Any]
     models: list[dict[str, Any]]
     groups: list[dict[str, Any]] = field(default_factory=list)
-    calibration: list[dict[str, Any]] = field(default_factory=list)
-    worst: list[dict[str, Any]] = field(default_factory=list)
+    calibration: list[CalibrationBin] = field(default_factory=list)
+    worst: list[WorstEntry] = field(default_factory=list)
     gate: dict[str, Any] | None = None
 
     @property
@@ -89,7 +90,7 @@ def build_report(result: ScoreResult) -> Report:
         ]
 
     models = models_of(state.total, skipped)
-    calibration: list[dict[str, Any]] = []
+    calibration: list[CalibrationBin] = []
     if state.calibration is not None:
         calibration = state.calibration.table()
         models[0]["metrics"]["ece"] = state.calibration.ece()
