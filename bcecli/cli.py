@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +27,9 @@ from bcecli.options import (
     make_readers,
     make_settings,
 )
+
+if TYPE_CHECKING:
+    from bcecli.document import Document
 
 
 @click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
@@ -143,7 +146,7 @@ from bcecli.rows_command import rows  # noqa: E402 - after the group it joins
 cli.add_command(rows)
 
 
-def _print_report(document: dict[str, Any], output_format: str) -> None:
+def _print_report(document: Document, output_format: str) -> None:
     if output_format == "json":
         from bcecli.report.jsonout import render_json
 
@@ -176,7 +179,7 @@ def _console() -> Any:
     return Console(file=sys.stdout, highlight=False)
 
 
-def _write_report_files(document: dict[str, Any], options: dict[str, Any]) -> None:
+def _write_report_files(document: Document, options: dict[str, Any]) -> None:
     from bcecli.report.files import write_atomic
 
     if options["report_json"]:

@@ -29,7 +29,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bcecli.document import SCHEMA
+from bcecli.document import (
+    SCHEMA,
+    Check,
+    CheckName,
+    Document,
+    Gate,
+    GroupKey,
+    Metrics,
+    ModelEntry,
+)
 from bcecli.errors import BaselineError, UsageError
 
 Kind = Literal["absolute", "relative", "se"]
@@ -93,14 +102,14 @@ def check_limit(value: float, option: str) -> float:
 
 
 def evaluate(
-    document: Mapping[str, Any],
+    document: Document,
     *,
     max_loss: float | None = None,
     max_ne: float | None = None,
     baseline_document: Mapping[str, Any] | None = None,
     max_increase: Increase | str | None = None,
     gate_groups: bool = False,
-) -> dict[str, Any]:
+) -> Gate:
     """Every check, for every probability column (and every group with gate_groups).
 
     Returns ``{"passed": bool, "checks": [...]}`` as in the JSON report: checks run per
@@ -125,15 +134,13 @@ def evaluate(
         else _Baseline(baseline_document, document, gate_groups=gate_groups)
     )
 
-    scopes: list[tuple[dict[str, Any] | None, Sequence[Mapping[str, Any]]]] = [
-        (None, document["models"])
-    ]
+    scopes: list[tuple[GroupKey | None, Sequence[ModelEntry]]] = [(None, document["models"])]
     if gate_groups:
         scopes += [(dict(group["key"]), group["models"]) for group in document["groups"]]
-    checks: list[dict[str, Any]] = []
+    checks: list[Check] = []
     for group, models in scopes:
         for model in models:
-            column: str = model["column"]
+            column = model["column"]
             metrics = model["metrics"]
             if max_loss is not None:
                 value = metrics["log_loss"]
@@ -156,15 +163,15 @@ def _finite(value: Any) -> float | None:
 
 
 def _check(
-    name: str,
+    name: CheckName,
     column: str,
-    group: dict[str, Any] | None,
+    group: GroupKey | None,
     value: float | None,
     threshold: float | None,
     baseline: float | None,
     delta: float | None,
     passed: bool,
-) -> dict[str, Any]:
+) -> Check:
     return {
         "name": name,
         "column": column,
@@ -178,8 +185,8 @@ def _check(
 
 
 def _limit_check(
-    name: str, column: str, group: dict[str, Any] | None, raw: Any, threshold: float
-) -> dict[str, Any]:
+    name: CheckName, column: str, group: GroupKey | None, raw: float | None, threshold: float
+) -> Check:
     value = _finite(raw)
     # Exact comparison, no rounding; an undefined value cannot pass.
     passed = value is not None and value <= threshold
@@ -188,11 +195,11 @@ def _limit_check(
 
 def _increase_check(
     column: str,
-    group: dict[str, Any] | None,
-    now: Mapping[str, Any],
+    group: GroupKey | None,
+    now: Metrics,
     before: Mapping[str, Any] | None,
     increase: Increase,
-) -> dict[str, Any]:
+) -> Check:
     value = _finite(now["log_loss"])
     baseline = None if before is None else _finite(before["log_loss"])
     if baseline is None:
@@ -223,7 +230,7 @@ class _Baseline:
     """A baseline document checked against the current one, indexed by column and group key."""
 
     def __init__(
-        self, baseline: Mapping[str, Any], document: Mapping[str, Any], *, gate_groups: bool
+        self, baseline: Mapping[str, Any], document: Document, *, gate_groups: bool
     ) -> None:
         try:
             self._read(baseline, document, gate_groups=gate_groups)
@@ -233,7 +240,7 @@ class _Baseline:
                 "write it with bce score --format json."
             ) from None
 
-    def _read(self, baseline: Any, document: Mapping[str, Any], *, gate_groups: bool) -> None:
+    def _read(self, baseline: Any, document: Document, *, gate_groups: bool) -> None:
         if not isinstance(baseline, Mapping):
             raise BaselineError("The baseline is not a bce report (not a JSON object).")
         schema = baseline.get("schema")

@@ -6,18 +6,16 @@ messages of --junit-xml, with the report's own number formatting.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bcecli.document import Check, Gate
 from bcecli.report.layout import distinct, group_label, number
 
 if TYPE_CHECKING:
     from bcecli.gate import Increase
 
 
-def failure_lines(
-    gate: Mapping[str, Any], *, max_increase: Increase | str | None = None
-) -> list[str]:
+def failure_lines(gate: Gate, *, max_increase: Increase | str | None = None) -> list[str]:
     """One plain line per failed check, e.g. ``log_loss 0.4712 > max-loss 0.45``.
 
     Lines name the column when the gate covers several, and the group for group checks.
@@ -41,7 +39,7 @@ def failure_lines(
     return lines
 
 
-def _failure(check: Mapping[str, Any], spec: str) -> str:
+def _failure(check: Check, spec: str) -> str:
     name = check["name"]
     value, threshold, baseline = check["value"], check["threshold"], check["baseline"]
     metric = "normalized_entropy" if name == "max_ne" else "log_loss"
@@ -63,6 +61,8 @@ def _failure(check: Mapping[str, Any], spec: str) -> str:
             f"log_loss {shown} > baseline {before} ({option}{spec}: "
             "the standard error needs 2 rows or more on both sides)"
         )
+    # Only a new group's check has no baseline, and evaluate() always passes it.
+    assert baseline is not None
     shown, limit = distinct(value, threshold)
     before = distinct(baseline, value)[0]
     return (
