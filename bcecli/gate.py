@@ -1,8 +1,10 @@
-"""Quality gates over a report document (SPEC section 7): pure functions, no printing, no exits.
+"""Quality gates over a report document (SPEC section 7): pure decisions, no wording, no exits.
 
 ``evaluate()`` turns a report document (``Report.to_dict()``) and the thresholds into the
-``gate`` object of the JSON report; ``failure_lines()`` says in one plain line per failed
-check why it failed. The CLI prints those lines and picks the exit code; nothing here does.
+``gate`` object of the JSON report. The lines that say why a check failed are in
+bcecli.report.gate_text; the CLI prints them and picks the exit code. This module imports
+only the standard library, bcecli.errors and bcecli.document, so the report package can
+use the gate without the gate depending on the report.
 
 Decisions where the SPEC is silent (each is tested in tests/test_gate.py):
 
@@ -27,9 +29,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bcecli.document import (
+    SCHEMA,
+    Check,
+    CheckName,
+    Document,
+    Gate,
+    GroupKey,
+    Metrics,
+    ModelEntry,
+)
 from bcecli.errors import BaselineError, UsageError
-from bcecli.report.layout import distinct, number
-from bcecli.report.model import SCHEMA
 
 Kind = Literal["absolute", "relative", "se"]
 
@@ -92,14 +102,14 @@ def check_limit(value: float, option: str) -> float:
 
 
 def evaluate(
-    document: Mapping[str, Any],
+    document: Document,
     *,
     max_loss: float | None = None,
     max_ne: float | None = None,
     baseline_document: Mapping[str, Any] | None = None,
     max_increase: Increase | str | None = None,
     gate_groups: bool = False,
-) -> dict[str, Any]:
+) -> Gate:
     """Every check, for every probability column (and every group with gate_groups).
 
     Returns ``{"passed": bool, "checks": [...]}`` as in the JSON report: checks run per
@@ -124,15 +134,13 @@ def evaluate(
         else _Baseline(baseline_document, document, gate_groups=gate_groups)
     )
 
-    scopes: list[tuple[dict[str, Any] | None, Sequence[Mapping[str, Any]]]] = [
-        (None, document["models"])
-    ]
+    scopes: list[tuple[GroupKey | None, Sequence[ModelEntry]]] = [(None, document["models"])]
     if gate_groups:
         scopes += [(dict(group["key"]), group["models"]) for group in document["groups"]]
-    checks: list[dict[str, Any]] = []
+    checks: list[Check] = []
     for group, models in scopes:
         for model in models:
-            column: str = model["column"]
+            column = model["column"]
             metrics = model["metrics"]
             if max_loss is not None:
                 value = metrics["log_loss"]
@@ -146,67 +154,6 @@ def evaluate(
     return {"passed": all(check["passed"] for check in checks), "checks": checks}
 
 
-def failure_lines(
-    gate: Mapping[str, Any], *, max_increase: Increase | str | None = None
-) -> list[str]:
-    """One plain line per failed check, e.g. ``log_loss 0.4712 > max-loss 0.45``.
-
-    Lines name the column when the gate covers several, and the group for group checks.
-    A value and its threshold get as many digits as it takes to tell them apart.
-    ``max_increase`` (the option as given) is quoted in max_increase lines when passed.
-    """
-    checks = gate["checks"]
-    several_columns = len({check["column"] for check in checks}) > 1
-    spec = ""
-    if max_increase is not None:
-        spec = " " + (max_increase if isinstance(max_increase, str) else max_increase.text)
-    lines = []
-    for check in checks:
-        if check["passed"]:
-            continue
-        where = [check["column"]] if several_columns else []
-        if check["group"] is not None:
-            where.append(group_label(check["group"]))
-        prefix = ", ".join(where) + ": " if where else ""
-        lines.append(prefix + _failure(check, spec))
-    return lines
-
-
-def group_label(key: Mapping[str, Any]) -> str:
-    """``segment=web`` (``a=1, b=x`` for several --by columns)."""
-    return ", ".join(f"{name}={'(missing)' if v is None else v}" for name, v in key.items())
-
-
-def _failure(check: Mapping[str, Any], spec: str) -> str:
-    name = check["name"]
-    value, threshold, baseline = check["value"], check["threshold"], check["baseline"]
-    metric = "normalized_entropy" if name == "max_ne" else "log_loss"
-    option = name.replace("_", "-")
-    if name != "max_increase":
-        if value is None:
-            why = "the base rate is 0 or 1" if name == "max_ne" else "no weight"
-            return f"{metric} is undefined ({why}), so it cannot pass {option} {number(threshold)}"
-        shown, limit = distinct(value, threshold)
-        return f"{metric} {shown} > {option} {limit}"
-    if value is None:
-        return (
-            f"log_loss is undefined (no weight), so it cannot be compared with "
-            f"baseline {number(baseline)} ({option}{spec})"
-        )
-    if threshold is None:
-        shown, before = distinct(value, baseline)
-        return (
-            f"log_loss {shown} > baseline {before} ({option}{spec}: "
-            "the standard error needs 2 rows or more on both sides)"
-        )
-    shown, limit = distinct(value, threshold)
-    before = distinct(baseline, value)[0]
-    return (
-        f"log_loss {shown} > baseline {before} + {number(threshold - baseline)} = {limit} "
-        f"({option}{spec})"
-    )
-
-
 def _finite(value: Any) -> float | None:
     """The value as a float, or None when it is missing or not finite (NaN, infinity)."""
     if value is None or isinstance(value, bool):
@@ -216,15 +163,15 @@ def _finite(value: Any) -> float | None:
 
 
 def _check(
-    name: str,
+    name: CheckName,
     column: str,
-    group: dict[str, Any] | None,
+    group: GroupKey | None,
     value: float | None,
     threshold: float | None,
     baseline: float | None,
     delta: float | None,
     passed: bool,
-) -> dict[str, Any]:
+) -> Check:
     return {
         "name": name,
         "column": column,
@@ -238,8 +185,8 @@ def _check(
 
 
 def _limit_check(
-    name: str, column: str, group: dict[str, Any] | None, raw: Any, threshold: float
-) -> dict[str, Any]:
+    name: CheckName, column: str, group: GroupKey | None, raw: float | None, threshold: float
+) -> Check:
     value = _finite(raw)
     # Exact comparison, no rounding; an undefined value cannot pass.
     passed = value is not None and value <= threshold
@@ -248,11 +195,11 @@ def _limit_check(
 
 def _increase_check(
     column: str,
-    group: dict[str, Any] | None,
-    now: Mapping[str, Any],
+    group: GroupKey | None,
+    now: Metrics,
     before: Mapping[str, Any] | None,
     increase: Increase,
-) -> dict[str, Any]:
+) -> Check:
     value = _finite(now["log_loss"])
     baseline = None if before is None else _finite(before["log_loss"])
     if baseline is None:
@@ -283,7 +230,7 @@ class _Baseline:
     """A baseline document checked against the current one, indexed by column and group key."""
 
     def __init__(
-        self, baseline: Mapping[str, Any], document: Mapping[str, Any], *, gate_groups: bool
+        self, baseline: Mapping[str, Any], document: Document, *, gate_groups: bool
     ) -> None:
         try:
             self._read(baseline, document, gate_groups=gate_groups)
@@ -293,7 +240,7 @@ class _Baseline:
                 "write it with bce score --format json."
             ) from None
 
-    def _read(self, baseline: Any, document: Mapping[str, Any], *, gate_groups: bool) -> None:
+    def _read(self, baseline: Any, document: Document, *, gate_groups: bool) -> None:
         if not isinstance(baseline, Mapping):
             raise BaselineError("The baseline is not a bce report (not a JSON object).")
         schema = baseline.get("schema")

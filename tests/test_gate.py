@@ -1,4 +1,5 @@
-"""The gate as pure functions (bcecli.gate, bcecli.report.junit): tables of cases, no CLI."""
+"""The gate as pure functions (bcecli.gate; its words in bcecli.report.gate_text and
+bcecli.report.junit): tables of cases, no CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from bcecli.errors import BaselineError, UsageError
-from bcecli.gate import Increase, check_limit, evaluate, failure_lines, parse_max_increase
+from bcecli.gate import Increase, check_limit, evaluate, parse_max_increase
+from bcecli.report.gate_text import failure_lines
 from bcecli.report.junit import render_junit
 
 from conftest import validate_report

@@ -60,7 +60,7 @@ class GatePlan:
 
     def report_failures(self, document: Mapping[str, Any]) -> None:
         """One line on stderr per failed check; nothing when every check passed."""
-        from bcecli.gate import failure_lines
+        from bcecli.report.gate_text import failure_lines
 
         if document["gate"] is None:
             return
@@ -107,7 +107,7 @@ def load_baseline(path: str) -> dict[str, Any]:
     """Read a baseline report: a JSON object with this bce's report schema, or BaselineError."""
     import json
 
-    from bcecli.report.model import SCHEMA
+    from bcecli.document import SCHEMA
 
     try:
         with open(path, encoding="utf-8") as stream:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,9 @@ from bcecli.cli.options import (
     input_options,
 )
 from bcecli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from bcecli.document import Document
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
@@ -123,7 +126,7 @@ def score(
     return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
 
 
-def _print_report(document: Any, output_format: str) -> None:
+def _print_report(document: Document, output_format: str) -> None:
     if output_format == "json":
         from bcecli.report.jsonout import render_json
 
@@ -152,7 +155,9 @@ def _plot_bins(path: str | None) -> int | None:
     return DEFAULT_BINS
 
 
-def _write_report_files(document: Any, *, report_json: str | None, report_md: str | None) -> None:
+def _write_report_files(
+    document: Document, *, report_json: str | None, report_md: str | None
+) -> None:
     from bcecli.report.files import write_atomic
 
     if report_json:

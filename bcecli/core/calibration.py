@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bcecli.core.batch import Batch, StateConfig
+from bcecli.core.entries import CalibrationBin
 from bcecli.core.exactsum import ExactSum, grouped_exact_sums, ratio
 
 FloatArray = npt.NDArray[np.float64]
@@ -91,7 +92,7 @@ class CalibrationSums:
             positives=sums("positives"),
         )
 
-    def table(self) -> list[dict[str, Any]]:
+    def table(self) -> list[CalibrationBin]:
         return [
             {
                 "lower": index / self.bins,

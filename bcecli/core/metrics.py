@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any
 
 from bcecli.core.accumulate import GroupSums
+from bcecli.core.entries import Metrics, PairedDiff
 from bcecli.core.exactsum import ExactSum, ratio
-
-METRIC_KEYS = (
-    "rows",
-    "skipped",
-    "weight_sum",
-    "positives",
-    "base_rate",
-    "mean_prob",
-    "log_loss",
-    "log_loss_se",
-    "normalized_entropy",
-    "brier",
-    "clipped",
-    "ece",
-)
 
 
 def standard_error(
@@ -62,7 +47,7 @@ def binary_entropy(rate: float) -> float | None:
     return -(rate * math.log(rate) + (1.0 - rate) * math.log1p(-rate))
 
 
-def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> dict[str, Any]:
+def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> Metrics:
     """The SPEC section 4 metrics of prediction column ``index`` in one population."""
     model = group.models[index]
     base_rate = ratio(group.positives, group.weight)
@@ -86,7 +71,7 @@ def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> dict
     }
 
 
-def paired_diff(group: GroupSums, index: int) -> dict[str, float | None] | None:
+def paired_diff(group: GroupSums, index: int) -> PairedDiff | None:
     """Mean and SE of (this column's loss - the first column's loss); None for the first."""
     if index == 0:
         return None

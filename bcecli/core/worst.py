@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bcecli.core.batch import Batch, StateConfig
+from bcecli.core.entries import WorstEntry
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -30,7 +31,7 @@ class WorstRow:
     log_loss: float = field(compare=False)
     keep: dict[str, Any] = field(compare=False, default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> WorstEntry:
         return {
             "path": self.path,
             "row": self.row,
@@ -41,9 +42,8 @@ class WorstRow:
         }
 
     def to_state(self) -> dict[str, Any]:
-        state = self.to_dict()
-        state["input"] = self.sort_key[1]
-        return state
+        # The report's entry plus the input's index, which the sort key needs back.
+        return {**self.to_dict(), "input": self.sort_key[1]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> WorstRow:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
+from bcecli.document import CalibrationBin
 from bcecli.report.layout import bin_label, bin_places
 
 WIDTH = 40  # characters for the [0, 1] axis at most; fewer on a narrow terminal
@@ -23,7 +23,7 @@ class ReliabilityChart:
     fit the width Rich offers, so a line never wraps.
     """
 
-    def __init__(self, bins: list[dict[str, Any]], width: int = WIDTH) -> None:
+    def __init__(self, bins: list[CalibrationBin], width: int = WIDTH) -> None:
         self.bins = bins
         self.width = width
 
@@ -35,11 +35,11 @@ class ReliabilityChart:
         yield chart_text(self.bins, max(MIN_WIDTH, min(self.width, room)))
 
 
-def reliability_chart(bins: list[dict[str, Any]], width: int = WIDTH) -> ReliabilityChart:
+def reliability_chart(bins: list[CalibrationBin], width: int = WIDTH) -> ReliabilityChart:
     return ReliabilityChart(bins, width)
 
 
-def chart_text(bins: list[dict[str, Any]], width: int) -> Text:
+def chart_text(bins: list[CalibrationBin], width: int) -> Text:
     places = bin_places(len(bins))
     lines = [Text(TITLE, style="bold")]
     for entry in bins:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bcecli.document import Document
 
-def render_json(document: dict[str, Any]) -> str:
+
+def render_json(document: Document | dict[str, Any]) -> str:
+    """The report (or another JSON object, such as the schema) as indented JSON text."""
     # allow_nan=False: a NaN that slipped past to_dict() fails loudly instead of
     # writing a token no JSON parser accepts; default=str covers dates in group keys.
     return json.dumps(document, indent=2, allow_nan=False, default=str) + "\n"

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bcecli.document import Check, Document, Gate
+from bcecli.report.gate_text import failure_lines
+from bcecli.report.layout import group_label
 
 if TYPE_CHECKING:
     from bcecli.gate import Increase
@@ -20,15 +23,13 @@ if TYPE_CHECKING:
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def render_junit(document: Mapping[str, Any], *, max_increase: Increase | str | None = None) -> str:
+def render_junit(document: Document, *, max_increase: Increase | str | None = None) -> str:
     """The report's gate checks as a JUnit XML document (an empty suite when no gate ran).
 
     A failure's message is the line ``bce`` prints on stderr for it; ``max_increase``
     (the option as given) is quoted there as in ``failure_lines``.
     """
-    from bcecli.gate import failure_lines, group_label
-
-    gate = document["gate"] or {"passed": True, "checks": []}
+    gate: Gate = document["gate"] or {"passed": True, "checks": []}
     checks = gate["checks"]
     # failure_lines gives one line per failed check, in check order.
     messages = iter(failure_lines(gate, max_increase=max_increase))
@@ -68,15 +69,20 @@ def render_junit(document: Mapping[str, Any], *, max_increase: Increase | str | 
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
 
-def _is_new(check: Mapping[str, Any]) -> bool:
+def _is_new(check: Check) -> bool:
     # Only a max_increase check without a baseline value is a new, ungated group.
-    return bool(check["name"] == "max_increase" and check["baseline"] is None)
+    return check["name"] == "max_increase" and check["baseline"] is None
 
 
-def _details(check: Mapping[str, Any]) -> str:
-    fields = ("value", "threshold", "baseline", "delta")
+def _details(check: Check) -> str:
+    fields = {
+        "value": check["value"],
+        "threshold": check["threshold"],
+        "baseline": check["baseline"],
+        "delta": check["delta"],
+    }
     # repr: the shortest text that reads back as the same float, so nothing is rounded away.
-    lines = [f"{name}: {'-' if check[name] is None else repr(check[name])}" for name in fields]
+    lines = [f"{name}: {'-' if value is None else repr(value)}" for name, value in fields.items()]
     lines.append("verdict: " + ("pass" if check["passed"] else "FAIL"))
     return "\n".join(lines) + "\n"
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from bcecli.document import CalibrationBin, Document, Metrics, ModelEntry
 
 SE_Z = 1.96  # the table shows mean +- 1.96 SE (a 95% normal interval)
 
@@ -98,7 +101,7 @@ def signed(value: float | None) -> str:
     return "-" if value is None else ("+" if value > 0 else "") + number(value)
 
 
-def summary_line(document: dict[str, Any]) -> str:
+def summary_line(document: Document) -> str:
     inputs = document["inputs"]
     paths = ", ".join(entry["path"] for entry in inputs[:3])
     if len(inputs) > 3:
@@ -114,16 +117,17 @@ def summary_line(document: dict[str, Any]) -> str:
     return text
 
 
-def metrics_section(document: dict[str, Any]) -> Section:
+def metrics_section(document: Document) -> Section:
     models = document["models"]
     headers = ["metric"] + [model["column"] for model in models]
     logit = document["columns"]["logit"] is not None
 
-    def row(label: str, cell: Any) -> list[str]:
+    def row(label: str, cell: Callable[[ModelEntry], str]) -> list[str]:
         return [label] + [cell(model) for model in models]
 
-    def metric(key: str) -> Any:
-        return lambda m: sig(m["metrics"][key])
+    # A lambda, not a key string, picks the metric: mypy checks its key against Metrics.
+    def metric(pick: Callable[[Metrics], object]) -> Callable[[ModelEntry], str]:
+        return lambda m: sig(pick(m["metrics"]))
 
     rows = [
         row(
@@ -143,24 +147,24 @@ def metrics_section(document: dict[str, Any]) -> Section:
             )
         )
     rows += [
-        row("normalized entropy", metric("normalized_entropy")),
-        row("brier", metric("brier")),
-        row("mean prob", metric("mean_prob")),
-        row("base rate", metric("base_rate")),
-        row("rows", metric("rows")),
+        row("normalized entropy", metric(lambda m: m["normalized_entropy"])),
+        row("brier", metric(lambda m: m["brier"])),
+        row("mean prob", metric(lambda m: m["mean_prob"])),
+        row("base rate", metric(lambda m: m["base_rate"])),
+        row("rows", metric(lambda m: m["rows"])),
     ]
     first = models[0]["metrics"]
     if first["skipped"]:
-        rows.append(row("skipped (invalid)", metric("skipped")))
+        rows.append(row("skipped (invalid)", metric(lambda m: m["skipped"])))
     if document["columns"]["weight"]:
-        rows.append(row("weight sum", metric("weight_sum")))
-        rows.append(row("positives (weighted)", metric("positives")))
+        rows.append(row("weight sum", metric(lambda m: m["weight_sum"])))
+        rows.append(row("positives (weighted)", metric(lambda m: m["positives"])))
     else:
-        rows.append(row("positives", metric("positives")))
+        rows.append(row("positives", metric(lambda m: m["positives"])))
     if not logit:
-        rows.append(row("clipped", metric("clipped")))
+        rows.append(row("clipped", metric(lambda m: m["clipped"])))
     if first["ece"] is not None:
-        rows.append(row("ECE", metric("ece")))
+        rows.append(row("ECE", metric(lambda m: m["ece"])))
     eps = document["settings"]["eps"]
     note = "logits: no clipping" if logit else f"p clipped to [eps, 1 - eps], eps = {eps:.3g}"
     if len(models) > 1:
@@ -169,7 +173,7 @@ def metrics_section(document: dict[str, Any]) -> Section:
     return Section("Log loss", headers, rows, right_align=set(range(1, len(headers))), note=note)
 
 
-def groups_section(document: dict[str, Any]) -> Section | None:
+def groups_section(document: Document) -> Section | None:
     groups = document["groups"]
     if not groups:
         return None
@@ -204,7 +208,7 @@ def bin_places(bins: int) -> int:
     return max(2, math.ceil(math.log10(bins)))
 
 
-def calibration_section(document: dict[str, Any]) -> Section | None:
+def calibration_section(document: Document) -> Section | None:
     bins = document["calibration"]
     if not bins:
         return None
@@ -231,11 +235,11 @@ def calibration_section(document: dict[str, Any]) -> Section | None:
     return Section("Calibration", headers, rows, right_align=set(range(1, len(headers))), note=note)
 
 
-def bin_label(entry: dict[str, Any], places: int) -> str:
+def bin_label(entry: CalibrationBin, places: int) -> str:
     return f"{entry['lower']:.{places}f}–{entry['upper']:.{places}f}"
 
 
-def worst_section(document: dict[str, Any]) -> Section | None:
+def worst_section(document: Document) -> Section | None:
     worst = document["worst"]
     if not worst:
         return None
@@ -292,7 +296,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def gate_section(document: dict[str, Any]) -> Section | None:
+def gate_section(document: Document) -> Section | None:
     gate = document["gate"]
     if not gate:
         return None
@@ -305,7 +309,7 @@ def gate_section(document: dict[str, Any]) -> Section | None:
             [
                 check["name"],
                 check["column"],
-                "-" if group is None else ", ".join(f"{k}={_key(v)}" for k, v in group.items()),
+                "-" if group is None else group_label(group),
                 value,
                 threshold,
                 number(check["baseline"], 6),
@@ -317,7 +321,7 @@ def gate_section(document: dict[str, Any]) -> Section | None:
     return Section(f"Gate: {verdict}", headers, rows, right_align={3, 4, 5, 6})
 
 
-def sections(document: dict[str, Any]) -> list[Section]:
+def sections(document: Document) -> list[Section]:
     found = [
         metrics_section(document),
         groups_section(document),
@@ -326,6 +330,11 @@ def sections(document: dict[str, Any]) -> list[Section]:
         gate_section(document),
     ]
     return [section for section in found if section is not None]
+
+
+def group_label(key: Mapping[str, Any]) -> str:
+    """``segment=web`` (``a=1, b=x`` for several --by columns)."""
+    return ", ".join(f"{name}={_key(value)}" for name, value in key.items())
 
 
 def _key(value: Any) -> str:

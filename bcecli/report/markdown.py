@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from bcecli.document import Document
 from bcecli.report.layout import Section, sections, summary_line
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(document: Document) -> str:
     parts = ["## bce report", "", _escape(summary_line(document)), ""]
     for section in sections(document):
         parts += _section(section)

@@ -1,48 +1,59 @@
 """The report document (``bce.report/1``): built once, rendered as table, JSON or markdown.
 
-Schema history: 1 — first version.
+The document's shape and schema name are in bcecli.document.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bcecli import __version__
+from bcecli._version import __version__
+from bcecli.document import (
+    SCHEMA,
+    CalibrationBin,
+    ColumnsEntry,
+    Document,
+    Gate,
+    GroupEntry,
+    InputEntry,
+    Metrics,
+    ModelEntry,
+    SettingsEntry,
+    WorstEntry,
+)
 
 if TYPE_CHECKING:
     from bcecli.scoring.inputs import ScoreResult
-
-SCHEMA = "bce.report/1"
 
 
 @dataclass
 class Report:
     """A scored population; ``to_dict()`` is exactly the CLI's JSON document."""
 
-    inputs: list[dict[str, Any]]
-    columns: dict[str, Any]
-    settings: dict[str, Any]
-    metrics: dict[str, Any]
-    models: list[dict[str, Any]]
-    groups: list[dict[str, Any]] = field(default_factory=list)
-    calibration: list[dict[str, Any]] = field(default_factory=list)
-    worst: list[dict[str, Any]] = field(default_factory=list)
-    gate: dict[str, Any] | None = None
+    inputs: list[InputEntry]
+    columns: ColumnsEntry
+    settings: SettingsEntry
+    metrics: Metrics
+    models: list[ModelEntry]
+    groups: list[GroupEntry] = field(default_factory=list)
+    calibration: list[CalibrationBin] = field(default_factory=list)
+    worst: list[WorstEntry] = field(default_factory=list)
+    gate: Gate | None = None
 
     @property
     def log_loss(self) -> float | None:
-        value: float | None = self.metrics["log_loss"]
-        return value
+        return self.metrics["log_loss"]
 
     @property
     def passed(self) -> bool:
         """True unless a gate was asked for and failed."""
-        return self.gate is None or bool(self.gate["passed"])
+        return self.gate is None or self.gate["passed"]
 
-    def to_dict(self) -> dict[str, Any]:
-        document = {
+    def to_dict(self) -> Document:
+        document: Document = {
             "schema": SCHEMA,
             "bce_version": __version__,
             "inputs": self.inputs,
@@ -55,8 +66,9 @@ class Report:
             "worst": self.worst,
             "gate": self.gate,
         }
-        result: dict[str, Any] = finite_or_none(document)
-        return result
+        # A copy of the same shape: only NaN and infinities change, to None.
+        finite: Document = finite_or_none(document)
+        return finite
 
 
 def finite_or_none(value: Any) -> Any:
@@ -79,7 +91,7 @@ def build_report(result: ScoreResult) -> Report:
     settings = result.settings
     skipped = state.skipped
 
-    def models_of(group: Any, skipped_rows: int) -> list[dict[str, Any]]:
+    def models_of(group: Any, skipped_rows: int) -> list[ModelEntry]:
         return [
             {
                 "column": name,
@@ -90,11 +102,11 @@ def build_report(result: ScoreResult) -> Report:
         ]
 
     models = models_of(state.total, skipped)
-    calibration: list[dict[str, Any]] = []
+    calibration: list[CalibrationBin] = []
     if state.calibration is not None:
         calibration = state.calibration.table()
         models[0]["metrics"]["ece"] = state.calibration.ece()
-    groups = []
+    groups: list[GroupEntry] = []
     for key, group in sorted(
         state.groups.items(), key=lambda item: (-float(item[1].weight), _sortable(item[0]))
     ):
@@ -108,7 +120,7 @@ def build_report(result: ScoreResult) -> Report:
         )
     worst = [] if state.worst is None else [row.to_dict() for row in state.worst.rows]
     return Report(
-        inputs=[stats.to_dict() for stats in result.inputs],
+        inputs=[_input_entry(stats.to_dict()) for stats in result.inputs],
         columns={
             "label": columns.label,
             "prob": [] if columns.logit else list(columns.predictions),
@@ -126,6 +138,16 @@ def build_report(result: ScoreResult) -> Report:
         calibration=calibration,
         worst=worst,
     )
+
+
+def _input_entry(stats: Mapping[str, Any]) -> InputEntry:
+    # bcecli.scoring hands out each input's counts as a plain dict; this is its typed entry.
+    return {
+        "path": stats["path"],
+        "format": stats["format"],
+        "rows": stats["rows"],
+        "skipped": stats["skipped"],
+    }
 
 
 def _sortable(key: tuple[Any, ...]) -> tuple[tuple[int, str], ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from bcecli.document import Document, Metrics
 from bcecli.errors import UsageError
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -35,7 +36,7 @@ def require_matplotlib() -> None:
         ) from None
 
 
-def write_plot(path: str, document: dict[str, Any]) -> None:
+def write_plot(path: str, document: Document) -> None:
     """Draw the report's calibration bins as a reliability diagram and write it atomically."""
     from bcecli.report.files import replacing
 
@@ -46,7 +47,7 @@ def write_plot(path: str, document: dict[str, Any]) -> None:
         figure.savefig(temporary, format=image_format, dpi=150)
 
 
-def reliability_figure(document: dict[str, Any]) -> Any:
+def reliability_figure(document: Document) -> Any:
     """A figure: observed rate against mean p per bin over the diagonal, p's histogram below."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -93,7 +94,7 @@ def reliability_figure(document: dict[str, Any]) -> Any:
     return figure
 
 
-def _title(column: str, metrics: dict[str, Any], bins: int) -> str:
+def _title(column: str, metrics: Metrics, bins: int) -> str:
     parts = [f"Reliability of {column}", f"{bins} bins"]
     if metrics.get("ece") is not None:
         parts.append(f"ECE {metrics['ece']:.4f}")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from bcecli.document import Document
 from bcecli.report.layout import Section, sections, summary_line
 
 
-def render_table(document: dict[str, Any], console: Console) -> None:
+def render_table(document: Document, console: Console) -> None:
     """Print the report; the Console decides about colour and width.
 
     Styles go out only to a terminal without NO_COLOR (where Rich keeps bold and
@@ -40,7 +40,7 @@ def render_table(document: dict[str, Any], console: Console) -> None:
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
-def report_renderables(document: dict[str, Any]) -> list[RenderableType]:
+def report_renderables(document: Document) -> list[RenderableType]:
     """The summary line, then one block per section, each after a blank line."""
     parts: list[RenderableType] = [Text(summary_line(document), style="bold")]
     for section in sections(document):

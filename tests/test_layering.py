@@ -1,0 +1,58 @@
+"""Which bcecli modules may import which, read from the source (every import, lazy or not).
+
+- bcecli.core: numpy and the standard library only, nothing of bcecli outside core.
+- bcecli.gate and bcecli.document: the gate's decisions and the document's shape never
+  import the report package, which renders them (and uses the gate), so no cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "bcecli"
+
+
+def imported(path: Path) -> set[str]:
+    """Every module a file imports, anywhere in it (TYPE_CHECKING and function bodies too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def outside(names: set[str], allowed: tuple[str, ...]) -> list[str]:
+    """The names that are neither standard library nor under one of the allowed prefixes."""
+    return sorted(
+        name
+        for name in names
+        if name.partition(".")[0] not in sys.stdlib_module_names
+        and not any(name == prefix or name.startswith(prefix + ".") for prefix in allowed)
+    )
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
+def test_core_imports_only_numpy_and_the_standard_library(path: Path) -> None:
+    assert outside(imported(path), ("numpy", "bcecli.core")) == []
+
+
+@pytest.mark.parametrize("name", ["gate.py", "document.py", "core/entries.py"])
+def test_gate_and_document_import_no_report(name: str) -> None:
+    allowed = ("bcecli.errors", "bcecli.document", "bcecli.core.entries")
+    assert outside(imported(PACKAGE / name), allowed) == []
+
+
+def test_importing_the_gate_loads_neither_the_report_nor_numpy() -> None:
+    code = (
+        "import sys, bcecli.gate\n"
+        "print([m for m in sys.modules if m == 'numpy' or m.startswith('bcecli.report')])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
