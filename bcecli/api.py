@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,9 +13,11 @@ import pyarrow as pa
 from bcecli.core.loss import DEFAULT_EPS
 from bcecli.engines import Engine
 from bcecli.errors import UsageError
+from bcecli.gate import Gates, Increase, parse_max_increase
 from bcecli.io.columns import ColumnSpec
 from bcecli.io.readers import Chunk, LazyReader, Reader, slice_rows
 from bcecli.io.sources import Source, make_sources
+from bcecli.report.baseline import load_baseline
 from bcecli.report.model import Report, build_report
 from bcecli.scoring.rows import iter_row_losses
 from bcecli.scoring.settings import DEFAULT_CHUNK_SIZE, Settings
@@ -68,6 +70,11 @@ def score(
     delimiter: str | None = None,
     calibration: int | None = None,
     worst: int = 0,
+    max_loss: float | None = None,
+    max_ne: float | None = None,
+    baseline: str | os.PathLike[str] | Report | Mapping[str, Any] | None = None,
+    max_increase: str | Increase | None = None,
+    gate_groups: bool = False,
     engine: str = "local",
     scheduler: str | None = None,
     y: Any = None,
@@ -80,6 +87,11 @@ def score(
     ``source`` is a path, a list of paths, a pandas DataFrame, a pyarrow Table or
     RecordBatch; or pass arrays ``y=`` with ``p=`` (probabilities) or ``z=`` (logits),
     and optionally ``w=`` (weights). Errors raise ``bcecli.BceError`` subclasses.
+
+    Gates, as ``bce score`` has them: ``max_loss=``, ``max_ne=``, and ``baseline=`` (a
+    report, its JSON document, or the path of one) with ``max_increase=`` ("0.002",
+    "1%", "2se"); ``gate_groups=True`` gates every ``by`` group too. The report's
+    ``gate`` holds every check and ``report.passed`` the verdict.
 
     ``engine="dask"`` scores files on the Dask cluster at ``scheduler`` (default:
     ``$DASK_SCHEDULER_ADDRESS``), with the very same report.
@@ -115,13 +127,25 @@ def score(
         calibration=calibration,
         worst=worst,
     )
+    gates = Gates(
+        max_loss=max_loss,
+        max_ne=max_ne,
+        baseline=_baseline(baseline),
+        max_increase=(
+            parse_max_increase(max_increase) if isinstance(max_increase, str) else max_increase
+        ),
+        gate_groups=gate_groups,
+        by=spec.by,
+    )
     chosen = Engine.choose(engine, scheduler)
     if chosen.name != "local" and any(reader.source.path == MEMORY for reader in readers):
         raise UsageError(
             f"engine={chosen.name!r} scores files and object-store URLs; pass paths, "
             "or score in-memory data with the local engine."
         )
-    return build_report(chosen.score(readers, settings))
+    report = build_report(chosen.score(readers, settings))
+    report.apply_gates(gates)
+    return report
 
 
 def row_losses(
@@ -170,6 +194,17 @@ def row_losses(
     if _is_dataframe(source):
         return result.to_pandas()
     return result
+
+
+def _baseline(
+    baseline: str | os.PathLike[str] | Report | Mapping[str, Any] | None,
+) -> Mapping[str, Any] | None:
+    """A baseline report document from a report, a document or the path of its JSON."""
+    if baseline is None or isinstance(baseline, Mapping):
+        return baseline
+    if isinstance(baseline, Report):
+        return baseline.to_dict()
+    return load_baseline(os.fspath(baseline))
 
 
 def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:

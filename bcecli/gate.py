@@ -101,6 +101,62 @@ def check_limit(value: float, option: str) -> float:
     return float(value)
 
 
+@dataclass(frozen=True)
+class Gates:
+    """The gates asked for, checked against each other when made.
+
+    ``baseline`` is a report document (``bcecli.report.baseline.load_baseline`` reads
+    one from a file); ``max_increase`` says how much worse than it still passes.
+    ``by`` is the run's ``--by`` columns, which ``gate_groups`` needs.
+    """
+
+    max_loss: float | None = None
+    max_ne: float | None = None
+    baseline: Mapping[str, Any] | None = None
+    max_increase: Increase | None = None
+    gate_groups: bool = False
+    by: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.max_increase is not None and self.baseline is None:
+            raise UsageError(
+                "--max-increase compares with a baseline: pass --baseline REPORT.json."
+            )
+        if self.baseline is not None and self.max_increase is None:
+            raise UsageError(
+                "--baseline needs --max-increase D to say how much worse than the baseline "
+                "passes (0.002, 1% or 2se)."
+            )
+        if self.max_loss is not None:
+            check_limit(self.max_loss, "--max-loss")
+        if self.max_ne is not None:
+            check_limit(self.max_ne, "--max-ne")
+        if self.gate_groups:
+            if not self.by:
+                raise UsageError("--gate-groups gates every --by group: pass --by COL as well.")
+            if not self.asked:
+                raise UsageError(f"--gate-groups applies gates to groups: pass {GATE_OPTIONS}.")
+
+    @property
+    def asked(self) -> bool:
+        """Whether any gate was asked for (a report without one has ``gate`` null)."""
+        return self.max_loss is not None or self.max_ne is not None or self.baseline is not None
+
+    def evaluate(self, document: Document) -> Gate:
+        """Every check of these gates over ``document`` (see ``evaluate``)."""
+        return evaluate(
+            document,
+            max_loss=self.max_loss,
+            max_ne=self.max_ne,
+            baseline_document=self.baseline,
+            max_increase=self.max_increase,
+            gate_groups=self.gate_groups,
+        )
+
+
+GATE_OPTIONS = "--max-loss, --max-ne or --baseline with --max-increase"
+
+
 def evaluate(
     document: Document,
     *,

@@ -209,3 +209,14 @@ def test_progress_counts_every_row_read(scheduler: str) -> None:
         time.sleep(0.05)  # the callbacks run on the client's thread
     assert sum(seen) == 10_010
     assert [(s.rows, s.skipped) for s in result.inputs] == [(10_000, 0), (9, 1)]
+
+
+def test_the_api_scores_on_dask_with_the_local_report(scheduler: str) -> None:
+    import bcecli
+
+    paths = [str(SAMPLE / "preds.parquet"), str(SAMPLE / "preds.csv")]
+    options: dict[str, Any] = {"by": "segment", "calibration": 5, "worst": 3, "keep": "id"}
+    local = bcecli.score(paths, **options)
+    remote = bcecli.score(paths, engine="dask", scheduler=scheduler, **options)
+    assert remote.to_dict() == local.to_dict()
+    assert remote.metrics["rows"] == 20_000

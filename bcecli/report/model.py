@@ -26,6 +26,7 @@ from bcecli.document import (
 )
 
 if TYPE_CHECKING:
+    from bcecli.gate import Gates
     from bcecli.scoring.inputs import ScoreResult
 
 
@@ -51,6 +52,10 @@ class Report:
     def passed(self) -> bool:
         """True unless a gate was asked for and failed."""
         return self.gate is None or self.gate["passed"]
+
+    def apply_gates(self, gates: Gates) -> None:
+        """Evaluate ``gates`` over this report into ``gate`` (left None when none is asked)."""
+        self.gate = gates.evaluate(self.to_dict()) if gates.asked else None
 
     def to_dict(self) -> Document:
         document: Document = {
