@@ -2,7 +2,7 @@
 
 Neutral ground between the gate and the report: bcecli.gate reads documents and writes
 their ``gate`` object, bcecli.report builds and renders them, and both import the shape
-from here rather than from each other. Standard library and bcecli.core.entries only.
+from here rather than from each other. Standard library and numpy-free core modules only.
 
 Every object is a TypedDict whose keys are declared in the JSON document's key order, so
 a document built from them serialises byte for byte as before; tests/test_document.py
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal, TypedDict
 
-from bcecli.core.entries import METRIC_KEYS, CalibrationBin, Metrics, PairedDiff, WorstEntry
+from bcecli.core.entries import CalibrationBin, PairedDiff, WorstEntry
+from bcecli.core.metrics import METRIC_KEYS, Metrics
 
 __all__ = [
     "METRIC_KEYS",

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bcecli.core.exactsum import ExactSum, exact_sum, grouped_exact_sums, ratio
+from bcecli.core.exact import ExactSum, ratio
+from bcecli.core.exactsum import exact_sum, grouped_exact_sums
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bcecli.core.exactsum import ExactSum, grouped_exact_sums
+from bcecli.core.exact import ExactSum
+from bcecli.core.exactsum import grouped_exact_sums
 from bcecli.core.loss import (
     DEFAULT_EPS,
     clipped_mask,
@@ -21,59 +22,44 @@ from bcecli.core.loss import (
     loss_from_prob,
     sigmoid,
 )
+from bcecli.core.metrics import DIFF_TERMS, MODEL_TERMS
+from bcecli.core.terms import RowTerms
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
 
 
+SUM_NAMES = (*MODEL_TERMS, *DIFF_TERMS)
+
+
 @dataclass
 class ModelSums:
-    """Sums for one prediction column (all weighted by w; w = 1 without weights).
+    """The exact sums of one prediction column, by name (``MODEL_TERMS``, ``DIFF_TERMS``),
+    and how many of its rows were clipped."""
 
-    ``loss_sq`` is sum (w*l)^2 and ``loss_w`` sum w*(w*l): with ``weight_sq`` they give
-    sum w^2 (l - mean)^2 = loss_sq - 2 mean loss_w + mean^2 weight_sq for the SE.
-    The ``diff_*`` sums hold the same for d = l - l_first (paired difference).
-    """
-
-    loss: ExactSum = field(default_factory=ExactSum)
-    loss_sq: ExactSum = field(default_factory=ExactSum)
-    loss_w: ExactSum = field(default_factory=ExactSum)
-    prob: ExactSum = field(default_factory=ExactSum)
-    brier: ExactSum = field(default_factory=ExactSum)
+    sums: dict[str, ExactSum] = field(
+        default_factory=lambda: {name: ExactSum() for name in SUM_NAMES}
+    )
     clipped: int = 0
-    diff: ExactSum = field(default_factory=ExactSum)
-    diff_sq: ExactSum = field(default_factory=ExactSum)
-    diff_w: ExactSum = field(default_factory=ExactSum)
+
+    def __getitem__(self, name: str) -> ExactSum:
+        return self.sums[name]
 
     def merge(self, other: ModelSums) -> None:
-        for name in _MODEL_SUM_FIELDS:
-            getattr(self, name).add(getattr(other, name))
+        for name in SUM_NAMES:
+            self.sums[name].add(other.sums[name])
         self.clipped += other.clipped
 
     def to_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {name: getattr(self, name).to_state() for name in _MODEL_SUM_FIELDS}
+        state: dict[str, Any] = {name: self.sums[name].to_state() for name in SUM_NAMES}
         state["clipped"] = self.clipped
         return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ModelSums:
-        sums = cls(clipped=int(state["clipped"]))
-        for name in _MODEL_SUM_FIELDS:
-            setattr(sums, name, ExactSum.from_state(state[name]))
-        return sums
-
-
-_MODEL_SUM_FIELDS = (
-    "loss",
-    "loss_sq",
-    "loss_w",
-    "prob",
-    "brier",
-    "diff",
-    "diff_sq",
-    "diff_w",
-)
+        sums = {name: ExactSum.from_state(state[name]) for name in SUM_NAMES}
+        return cls(sums=sums, clipped=int(state["clipped"]))
 
 
 @dataclass
@@ -199,23 +185,11 @@ def _chunk_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -
     target = y.astype(np.float64)
     first_loss = chunk.losses[0]
     for index, (p, loss, clip) in enumerate(zip(chunk.probs, chunk.losses, chunk.clipped)):
-        error_sq = np.square(p - target)
         clip_counts = [0] * n_groups if clip is None else counts(clip)
-        weighted_loss = loss if w is None else w * loss
-        columns = {
-            "loss": weighted_loss,
-            "loss_sq": np.square(weighted_loss),
-            "loss_w": weighted_loss if w is None else w * weighted_loss,
-            "prob": p if w is None else w * p,
-            "brier": error_sq if w is None else w * error_sq,
-        }
-        if index > 0:
-            diff = loss - first_loss
-            weighted_diff = diff if w is None else w * diff
-            columns["diff"] = weighted_diff
-            columns["diff_sq"] = np.square(weighted_diff)
-            columns["diff_w"] = weighted_diff if w is None else w * weighted_diff
-        # Without weights several columns are the same array: sum each array once.
+        terms = RowTerms(p=p, target=target, loss=loss, first_loss=first_loss, w=w)
+        table = MODEL_TERMS if index == 0 else {**MODEL_TERMS, **DIFF_TERMS}
+        columns = {name: term(terms) for name, term in table.items()}
+        # Without weights several terms are the same array: sum each array once.
         by_array: dict[int, list[ExactSum]] = {}
         for values in columns.values():
             if id(values) not in by_array:
@@ -223,6 +197,6 @@ def _chunk_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -
         for gid, group in enumerate(groups):
             model = group.models[index]
             for name, values in columns.items():
-                setattr(model, name, by_array[id(values)][gid].copy())
+                model.sums[name] = by_array[id(values)][gid].copy()
             model.clipped = clip_counts[gid]
     return groups

@@ -10,7 +10,8 @@ import numpy.typing as npt
 
 from bcecli.core.batch import Batch, StateConfig
 from bcecli.core.entries import CalibrationBin
-from bcecli.core.exactsum import ExactSum, grouped_exact_sums, ratio
+from bcecli.core.exact import ExactSum, ratio
+from bcecli.core.exactsum import grouped_exact_sums
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

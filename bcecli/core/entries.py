@@ -1,5 +1,6 @@
-"""The entries core's numbers leave in: the metrics, paired difference, calibration bin and
-worst row objects of the report document (SPEC section 6), typed once.
+"""The entries core's numbers leave in: the paired difference, calibration bin and worst
+row objects of the report document (SPEC section 6), typed once (the metrics object
+is typed beside its formulas, in bcecli.core.metrics).
 
 Standard library only, so the document types (bcecli.document) and the gate can name
 them without importing numpy. Key order is the JSON document's key order: a TypedDict
@@ -9,27 +10,6 @@ built with these keys in this order serialises exactly as the report always has.
 from __future__ import annotations
 
 from typing import Any, TypedDict
-
-
-class Metrics(TypedDict):
-    """SPEC section 4: one probability column over some rows."""
-
-    rows: int
-    skipped: int
-    weight_sum: float
-    positives: float
-    base_rate: float | None
-    mean_prob: float | None
-    log_loss: float | None
-    log_loss_se: float | None
-    normalized_entropy: float | None
-    brier: float | None
-    clipped: int
-    ece: float | None  # always present; set on the first column's metrics with --calibration
-
-
-# The metric names in report order, from the TypedDict itself so they cannot drift apart.
-METRIC_KEYS: tuple[str, ...] = tuple(Metrics.__annotations__)
 
 
 class PairedDiff(TypedDict):

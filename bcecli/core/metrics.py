@@ -1,13 +1,62 @@
-"""The report's numbers, finished from exact sums: divisions correctly rounded."""
+"""The report's metrics: the exact sums they are made of, their formulas, their keys.
+
+One place per metric: ``MODEL_TERMS`` lists the per-row terms summed exactly for every
+prediction column, ``Metrics`` the keys of the report's metrics object (in report
+order), and ``model_metrics`` how each is finished from the sums, divisions correctly
+rounded. No numpy here (``bcecli.core.accumulate`` computes the terms), so the report
+document's types can name ``Metrics`` without importing it.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
+from typing import TYPE_CHECKING, TypedDict
 
-from bcecli.core.accumulate import GroupSums
-from bcecli.core.entries import Metrics, PairedDiff
-from bcecli.core.exactsum import ExactSum, ratio
+from bcecli.core.entries import PairedDiff
+from bcecli.core.exact import ExactSum, ratio
+
+if TYPE_CHECKING:
+    from bcecli.core.accumulate import GroupSums
+    from bcecli.core.terms import FloatArray, RowTerms
+
+# The exact sums kept per prediction column: each the sum over the valid rows of a
+# per-row term (w = 1 without weights; ``RowTerms`` shares what terms have in common).
+MODEL_TERMS: dict[str, Callable[[RowTerms], FloatArray]] = {
+    "loss": lambda r: r.weighted_loss,  # sum w l
+    "loss_sq": lambda r: r.square(r.weighted_loss),  # sum (w l)^2, for the SE
+    "loss_w": lambda r: r.weighted(r.weighted_loss),  # sum w (w l), for the SE
+    "prob": lambda r: r.weighted(r.p),  # sum w p
+    "brier": lambda r: r.weighted(r.error_sq),  # sum w (p - y)^2
+}
+# The same for the paired difference d = l - l_first, on every column but the first.
+DIFF_TERMS: dict[str, Callable[[RowTerms], FloatArray]] = {
+    "diff": lambda r: r.weighted_diff,
+    "diff_sq": lambda r: r.square(r.weighted_diff),
+    "diff_w": lambda r: r.weighted(r.weighted_diff),
+}
+
+
+class Metrics(TypedDict):
+    """SPEC section 4: one probability column over some rows."""
+
+    rows: int
+    skipped: int
+    weight_sum: float
+    positives: float
+    base_rate: float | None
+    mean_prob: float | None
+    log_loss: float | None
+    log_loss_se: float | None
+    normalized_entropy: float | None
+    brier: float | None
+    clipped: int
+    ece: float | None  # always present; set on the first column's metrics with --calibration
+
+
+# The metric names in report order, from the TypedDict itself so they cannot drift apart.
+METRIC_KEYS: tuple[str, ...] = tuple(Metrics.__annotations__)
 
 
 def standard_error(
@@ -51,7 +100,7 @@ def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> Metr
     """The SPEC section 4 metrics of prediction column ``index`` in one population."""
     model = group.models[index]
     base_rate = ratio(group.positives, group.weight)
-    log_loss = ratio(model.loss, group.weight)
+    log_loss = ratio(model["loss"], group.weight)
     entropy = None if base_rate is None else binary_entropy(base_rate)
     return {
         "rows": group.rows,
@@ -59,13 +108,18 @@ def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> Metr
         "weight_sum": float(group.weight),
         "positives": float(group.positives),
         "base_rate": base_rate,
-        "mean_prob": ratio(model.prob, group.weight),
+        "mean_prob": ratio(model["prob"], group.weight),
         "log_loss": log_loss,
         "log_loss_se": standard_error(
-            group.rows, model.loss, model.loss_sq, model.loss_w, group.weight, group.weight_sq
+            group.rows,
+            model["loss"],
+            model["loss_sq"],
+            model["loss_w"],
+            group.weight,
+            group.weight_sq,
         ),
         "normalized_entropy": (None if entropy is None or log_loss is None else log_loss / entropy),
-        "brier": ratio(model.brier, group.weight),
+        "brier": ratio(model["brier"], group.weight),
         "clipped": model.clipped,
         "ece": None,
     }
@@ -77,8 +131,13 @@ def paired_diff(group: GroupSums, index: int) -> PairedDiff | None:
         return None
     model = group.models[index]
     return {
-        "mean": ratio(model.diff, group.weight),
+        "mean": ratio(model["diff"], group.weight),
         "se": standard_error(
-            group.rows, model.diff, model.diff_sq, model.diff_w, group.weight, group.weight_sq
+            group.rows,
+            model["diff"],
+            model["diff_sq"],
+            model["diff_w"],
+            group.weight,
+            group.weight_sq,
         ),
     }
