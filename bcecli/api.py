@@ -72,6 +72,7 @@ def score(
     worst: int = 0,
     max_loss: float | None = None,
     max_ne: float | None = None,
+    limits: Mapping[str, float] | None = None,
     baseline: str | os.PathLike[str] | Report | Mapping[str, Any] | None = None,
     max_increase: str | Increase | None = None,
     gate_groups: bool = False,
@@ -88,10 +89,11 @@ def score(
     RecordBatch; or pass arrays ``y=`` with ``p=`` (probabilities) or ``z=`` (logits),
     and optionally ``w=`` (weights). Errors raise ``bcecli.BceError`` subclasses.
 
-    Gates, as ``bce score`` has them: ``max_loss=``, ``max_ne=``, and ``baseline=`` (a
-    report, its JSON document, or the path of one) with ``max_increase=`` ("0.002",
-    "1%", "2se"); ``gate_groups=True`` gates every ``by`` group too. The report's
-    ``gate`` holds every check and ``report.passed`` the verdict.
+    Gates, as ``bce score`` has them: ``max_loss=``, ``max_ne=`` (or any limit gate of
+    ``bcecli.gate.LIMITS`` by name in ``limits=``), and ``baseline=`` (a report, its
+    JSON document, or the path of one) with ``max_increase=`` ("0.002", "1%", "2se");
+    ``gate_groups=True`` gates every ``by`` group too. The report's ``gate`` holds
+    every check and ``report.passed`` the verdict.
 
     ``engine="dask"`` scores files on the Dask cluster at ``scheduler`` (default:
     ``$DASK_SCHEDULER_ADDRESS``), with the very same report.
@@ -127,9 +129,9 @@ def score(
         calibration=calibration,
         worst=worst,
     )
+    asked = {"max_loss": max_loss, "max_ne": max_ne, **(limits or {})}
     gates = Gates(
-        max_loss=max_loss,
-        max_ne=max_ne,
+        limits={check: value for check, value in asked.items() if value is not None},
         baseline=_baseline(baseline),
         max_increase=(
             parse_max_increase(max_increase) if isinstance(max_increase, str) else max_increase

@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
 from bcecli.document import (
     SCHEMA,
@@ -42,6 +42,28 @@ from bcecli.document import (
 from bcecli.errors import BaselineError, UsageError
 
 Kind = Literal["absolute", "relative", "se"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A gate that fails where one metric is above its threshold: ``--max-...`` X."""
+
+    check: str  # the check's name in the report; its option is --max-... (dashes)
+    metric: str  # the Metrics key it reads
+
+    @property
+    def option(self) -> str:
+        return "--" + self.check.replace("_", "-")
+
+
+# Every limit gate, in the order their checks are listed. A new limit is one row here,
+# its option in bcecli.cli.options, and its check name in the schema's enum.
+LIMITS = (
+    Limit("max_loss", "log_loss"),
+    Limit("max_ne", "normalized_entropy"),
+)
+LIMITS_BY_CHECK = {limit.check: limit for limit in LIMITS}
+CHECK_NAMES = (*LIMITS_BY_CHECK, "max_increase")
 
 _INCREASE_FORMS = (
     "an absolute increase in loss (0.002), a percentage of the baseline's loss (1%) "
@@ -110,14 +132,14 @@ class Gates:
     ``by`` is the run's ``--by`` columns, which ``gate_groups`` needs.
     """
 
-    max_loss: float | None = None
-    max_ne: float | None = None
+    limits: Mapping[str, float] = field(default_factory=dict)  # by check name (LIMITS)
     baseline: Mapping[str, Any] | None = None
     max_increase: Increase | None = None
     gate_groups: bool = False
     by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        _check_limits(self.limits)
         if self.max_increase is not None and self.baseline is None:
             raise UsageError(
                 "--max-increase compares with a baseline: pass --baseline REPORT.json."
@@ -127,10 +149,6 @@ class Gates:
                 "--baseline needs --max-increase D to say how much worse than the baseline "
                 "passes (0.002, 1% or 2se)."
             )
-        if self.max_loss is not None:
-            check_limit(self.max_loss, "--max-loss")
-        if self.max_ne is not None:
-            check_limit(self.max_ne, "--max-ne")
         if self.gate_groups:
             if not self.by:
                 raise UsageError("--gate-groups gates every --by group: pass --by COL as well.")
@@ -140,33 +158,46 @@ class Gates:
     @property
     def asked(self) -> bool:
         """Whether any gate was asked for (a report without one has ``gate`` null)."""
-        return self.max_loss is not None or self.max_ne is not None or self.baseline is not None
+        return bool(self.limits) or self.baseline is not None
 
     def evaluate(self, document: Document) -> Gate:
         """Every check of these gates over ``document`` (see ``evaluate``)."""
         return evaluate(
             document,
-            max_loss=self.max_loss,
-            max_ne=self.max_ne,
             baseline_document=self.baseline,
             max_increase=self.max_increase,
             gate_groups=self.gate_groups,
+            **self.limits,
         )
 
 
 GATE_OPTIONS = "--max-loss, --max-ne or --baseline with --max-increase"
 
 
+def _check_limits(limits: Mapping[str, float]) -> dict[str, float]:
+    """Limit thresholds by check name: known gates, finite numbers of 0 or more."""
+    unknown = [name for name in limits if name not in LIMITS_BY_CHECK]
+    if unknown:
+        raise UsageError(
+            f"No gate is called {unknown[0]!r}; the limit gates are {', '.join(LIMITS_BY_CHECK)}."
+        )
+    return {
+        name: check_limit(value, LIMITS_BY_CHECK[name].option) for name, value in limits.items()
+    }
+
+
 def evaluate(
     document: Document,
     *,
-    max_loss: float | None = None,
-    max_ne: float | None = None,
     baseline_document: Mapping[str, Any] | None = None,
     max_increase: Increase | str | None = None,
     gate_groups: bool = False,
+    **limits: float | None,
 ) -> Gate:
     """Every check, for every probability column (and every group with gate_groups).
+
+    ``limits`` are the limit gates by check name (``max_loss=0.5``; see ``LIMITS``);
+    None means not asked for.
 
     Returns ``{"passed": bool, "checks": [...]}`` as in the JSON report: checks run per
     scope (all rows first, then each group in report order), per column, in the order
@@ -180,10 +211,7 @@ def evaluate(
     increase = parse_max_increase(max_increase) if isinstance(max_increase, str) else max_increase
     if (increase is None) != (baseline_document is None):
         raise UsageError("--baseline and --max-increase go together: pass both or neither.")
-    if max_loss is not None:
-        max_loss = check_limit(max_loss, "--max-loss")
-    if max_ne is not None:
-        max_ne = check_limit(max_ne, "--max-ne")
+    thresholds = _check_limits({name: value for name, value in limits.items() if value is not None})
     baseline = (
         None
         if baseline_document is None
@@ -198,12 +226,11 @@ def evaluate(
         for model in models:
             column = model["column"]
             metrics = model["metrics"]
-            if max_loss is not None:
-                value = metrics["log_loss"]
-                checks.append(_limit_check("max_loss", column, group, value, max_loss))
-            if max_ne is not None:
-                value = metrics["normalized_entropy"]
-                checks.append(_limit_check("max_ne", column, group, value, max_ne))
+            for limit in LIMITS:
+                if limit.check in thresholds:
+                    value = cast(Mapping[str, Any], metrics)[limit.metric]
+                    threshold = thresholds[limit.check]
+                    checks.append(_limit_check(limit.check, column, group, value, threshold))
             if increase is not None and baseline is not None:
                 before = baseline.metrics(column, group)
                 checks.append(_increase_check(column, group, metrics, before, increase))

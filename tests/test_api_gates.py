@@ -108,3 +108,23 @@ def test_dask_scores_files_not_memory() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(UsageError, match="scores files"):
         bcecli.score(y=[0, 1], p=[0.2, 0.7], engine="dask", scheduler="tcp://127.0.0.1:1")
+
+
+def test_limits_by_name_are_the_same_gates() -> None:
+    by_name = bcecli.score(PREDS, limits={"max_ne": 1.0, "max_loss": 0.45})
+    assert by_name.gate == bcecli.score(PREDS, max_loss=0.45, max_ne=1.0).gate
+
+
+def test_an_unknown_limit_is_refused() -> None:
+    with pytest.raises(UsageError, match="No gate is called 'max_brier'"):
+        bcecli.score(PREDS, limits={"max_brier": 0.2})
+
+
+def test_every_limit_gate_reads_a_metric_and_has_its_option(bce: Any) -> None:
+    from bcecli.core.metrics import METRIC_KEYS
+    from bcecli.gate import LIMITS
+
+    help_text = bce("score", "--help").stdout
+    for limit in LIMITS:
+        assert limit.metric in METRIC_KEYS
+        assert limit.option in help_text

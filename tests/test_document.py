@@ -7,7 +7,7 @@ also guards the JSON document and its schema.
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 
@@ -16,7 +16,6 @@ from bcecli.document import (
     SCHEMA,
     CalibrationBin,
     Check,
-    CheckName,
     ColumnsEntry,
     Document,
     Gate,
@@ -28,6 +27,7 @@ from bcecli.document import (
     SettingsEntry,
     WorstEntry,
 )
+from bcecli.gate import CHECK_NAMES
 from bcecli.report.jsonout import load_schema
 
 from conftest import SAMPLE
@@ -80,7 +80,7 @@ def test_schema_objects_are_the_typeddicts(schema: dict[str, Any]) -> None:
         assert list(node["properties"]) == keys(typed), name
         assert sorted(node["required"]) == sorted(keys(typed)), name
     assert properties["schema"]["const"] == SCHEMA
-    assert defs["check"]["properties"]["name"]["enum"] == list(get_args(CheckName))
+    assert defs["check"]["properties"]["name"]["enum"] == list(CHECK_NAMES)
 
 
 def test_a_full_report_has_the_typed_keys_in_order(bce: Any) -> None:

@@ -61,8 +61,7 @@ def gate_plan(options: GateOptions, *, by: tuple[str, ...]) -> GatePlan:
     # The options are checked with a stand-in baseline first: a usage error is said
     # before the file is read.
     gates = Gates(
-        max_loss=options.max_loss,
-        max_ne=options.max_ne,
+        limits=options.limits(),
         baseline=None if options.baseline is None else {},
         max_increase=options.max_increase,
         gate_groups=options.gate_groups,

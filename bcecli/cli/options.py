@@ -205,6 +205,13 @@ class GateOptions:
     gate_groups: bool
     junit_xml: str | None
 
+    def limits(self) -> dict[str, float]:
+        """The limit gates asked for, by check name (``bcecli.gate.LIMITS``)."""
+        from bcecli.gate import LIMITS
+
+        asked = {limit.check: getattr(self, limit.check) for limit in LIMITS}
+        return {check: value for check, value in asked.items() if value is not None}
+
 
 def _limit(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     # click's float takes "nan" and "inf"; a NaN threshold would pass every check.

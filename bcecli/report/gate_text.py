@@ -9,10 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bcecli.document import Check, Gate
+from bcecli.gate import LIMITS_BY_CHECK
 from bcecli.report.layout import distinct, group_label, number
 
 if TYPE_CHECKING:
     from bcecli.gate import Increase
+
+# Why a metric can be undefined, where it is not only "no weight" (a loss over zero weight).
+_UNDEFINED = {"normalized_entropy": "the base rate is 0 or 1"}
 
 
 def failure_lines(gate: Gate, *, max_increase: Increase | str | None = None) -> list[str]:
@@ -42,11 +46,12 @@ def failure_lines(gate: Gate, *, max_increase: Increase | str | None = None) -> 
 def _failure(check: Check, spec: str) -> str:
     name = check["name"]
     value, threshold, baseline = check["value"], check["threshold"], check["baseline"]
-    metric = "normalized_entropy" if name == "max_ne" else "log_loss"
+    gated = LIMITS_BY_CHECK.get(name)
+    metric = "log_loss" if gated is None else gated.metric
     option = name.replace("_", "-")
-    if name != "max_increase":
+    if gated is not None:
         if value is None:
-            why = "the base rate is 0 or 1" if name == "max_ne" else "no weight"
+            why = _UNDEFINED.get(metric, "no weight")
             return f"{metric} is undefined ({why}), so it cannot pass {option} {number(threshold)}"
         shown, limit = distinct(value, threshold)
         return f"{metric} {shown} > {option} {limit}"
