@@ -19,6 +19,7 @@ import click
 
 from bcecli.engines import ENGINES, SCHEDULER_VARIABLE
 from bcecli.errors import UsageError
+from bcecli.report.renderers import RENDERERS, Renderer
 
 INPUT_FORMATS = ("csv", "tsv", "parquet")  # MERGE: from bcecli.io.formats
 
@@ -188,6 +189,61 @@ input_options = _bundle(
     "inputs",
     InputOptions,
     [field for field in InputOptions.__dataclass_fields__],
+)
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """``--report-json PATH`` and its like: where to write which renderer's report."""
+
+    paths: dict[str, str]  # renderer name -> path
+
+
+def _file_param(renderer: Renderer) -> str:
+    assert renderer.file_option is not None
+    return renderer.file_option.removeprefix("--").replace("-", "_")
+
+
+_FILE_RENDERERS = [renderer for renderer in RENDERERS if renderer.file_option]
+
+
+def _report_files(**paths: str | None) -> ReportFiles:
+    return ReportFiles(
+        {
+            renderer.name: path
+            for renderer in _FILE_RENDERERS
+            if (path := paths[_file_param(renderer)])
+        }
+    )
+
+
+output_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice([renderer.name for renderer in RENDERERS]),
+    default="table",
+    show_default=True,
+    help="What to print on standard output.",
+)
+
+report_file_options = _bundle(
+    [
+        click.option(
+            renderer.file_option,
+            _file_param(renderer),
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help=renderer.file_help,
+        )
+        for renderer in _FILE_RENDERERS
+        if renderer.file_option
+    ],
+    "report_files",
+    _report_files,
+    [_file_param(renderer) for renderer in _FILE_RENDERERS],
 )
 
 

@@ -13,12 +13,16 @@ from bcecli.cli.options import (
     EngineOptions,
     GateOptions,
     InputOptions,
+    ReportFiles,
     comma_list,
     engine_options,
     gate_options,
     input_options,
+    output_format_option,
+    report_file_options,
 )
 from bcecli.errors import ExitCode
+from bcecli.report.renderers import RENDERERS_BY_NAME
 
 if TYPE_CHECKING:
     from bcecli.document import Document
@@ -43,26 +47,8 @@ if TYPE_CHECKING:
     help="List the K highest-loss rows.",
 )
 @click.option("--keep", metavar="COL,...", multiple=True, help="Columns to show with --worst.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-    help="What to print on standard output.",
-)
-@click.option(
-    "--report-json",
-    type=click.Path(dir_okay=False),
-    metavar="PATH",
-    help="Also write the JSON report to PATH.",
-)
-@click.option(
-    "--report-md",
-    type=click.Path(dir_okay=False),
-    metavar="PATH",
-    help="Also write the markdown report to PATH.",
-)
+@output_format_option
+@report_file_options
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False),
@@ -81,8 +67,7 @@ def score(
     worst: int,
     keep: tuple[str, ...],
     output_format: str,
-    report_json: str | None,
-    report_md: str | None,
+    report_files: ReportFiles,
     plot: str | None,
     gates: GateOptions,
     engine: EngineOptions,
@@ -116,32 +101,15 @@ def score(
     report = build_report(result)
     plan.apply(report)  # sets report.gate, writes --junit-xml
     document = report.to_dict()
-    _write_report_files(document, report_json=report_json, report_md=report_md)
+    _write_report_files(document, report_files)
     if plot:
         from bcecli.report.plot import write_plot
 
         write_plot(plot, document)
-    _print_report(document, output_format)
+    RENDERERS_BY_NAME[output_format].write(document, sys.stdout)
+    sys.stdout.flush()
     plan.report_failures(document)
     return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
-
-
-def _print_report(document: Document, output_format: str) -> None:
-    if output_format == "json":
-        from bcecli.report.jsonout import render_json
-
-        sys.stdout.write(render_json(document))
-    elif output_format == "markdown":
-        from bcecli.report.markdown import render_markdown
-
-        sys.stdout.write(render_markdown(document))
-    else:
-        from rich.console import Console
-
-        from bcecli.report.table import render_table
-
-        render_table(document, Console(file=sys.stdout, highlight=False))
-    sys.stdout.flush()
 
 
 def _plot_bins(path: str | None) -> int | None:
@@ -155,16 +123,8 @@ def _plot_bins(path: str | None) -> int | None:
     return DEFAULT_BINS
 
 
-def _write_report_files(
-    document: Document, *, report_json: str | None, report_md: str | None
-) -> None:
+def _write_report_files(document: Document, report_files: ReportFiles) -> None:
     from bcecli.report.files import write_atomic
 
-    if report_json:
-        from bcecli.report.jsonout import render_json
-
-        write_atomic(report_json, render_json(document))
-    if report_md:
-        from bcecli.report.markdown import render_markdown
-
-        write_atomic(report_md, render_markdown(document))
+    for name, path in report_files.paths.items():
+        write_atomic(path, RENDERERS_BY_NAME[name].text(document))

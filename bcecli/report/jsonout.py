@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from bcecli.document import Document
 
@@ -22,3 +22,8 @@ def load_schema() -> dict[str, Any]:
     text = (files("bcecli") / "report" / "schema" / "bce.report-1.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def write(document: Document, out: TextIO) -> None:
+    """The JSON report onto ``out`` (``--format json``)."""
+    out.write(render_json(document))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from bcecli.document import Document
 from bcecli.report.layout import Section, sections, summary_line
 
@@ -39,3 +41,8 @@ _SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*<`"})
 def _escape(text: str) -> str:
     """Cell text that cannot end a cell, start emphasis or code, or open an HTML tag."""
     return text.translate(_SPECIAL).replace("\r", " ").replace("\n", " ")
+
+
+def write(document: Document, out: TextIO) -> None:
+    """The markdown report onto ``out`` (``--format markdown``)."""
+    out.write(render_markdown(document))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TextIO
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -83,3 +84,8 @@ def _cell(text: str) -> Text:
     if text == "pass":
         return Text(text, style="green")
     return Text(text)
+
+
+def write(document: Document, out: TextIO) -> None:
+    """The table onto ``out``: colour and width from the terminal when it is one."""
+    render_table(document, Console(file=out, highlight=False))
