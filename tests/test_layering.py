@@ -68,3 +68,61 @@ def test_importing_the_gate_loads_neither_the_report_nor_numpy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def unit_of(module: str) -> str | None:
+    """The part of bcecli a module belongs to: a subpackage, or a top-level module."""
+    parts = module.split(".")
+    if parts[0] != "bcecli":
+        return None
+    return ".".join(parts[:2])
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which parts of bcecli import which (every import, lazy and type-only included)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        source = unit_of(module.removesuffix(".__init__"))
+        assert source is not None
+        targets = {unit_of(name) for name in imported(path)} - {None, source}
+        graph.setdefault(source, set()).update(t for t in targets if t is not None)
+    return graph
+
+
+def test_no_two_parts_of_bcecli_import_each_other() -> None:
+    graph = import_graph()
+    # Depth-first search for a cycle, reporting the first one found.
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                return path[path.index(target) :] + [target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        state[node] = "done"
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_layers_point_one_way() -> None:
+    graph = import_graph()
+    # The core is the bottom; nothing below the CLI imports it; the CLI is the top.
+    assert graph.get("bcecli.core", set()) == set()
+    assert all(
+        "bcecli.cli" not in targets for node, targets in graph.items() if node != "bcecli.__main__"
+    )
+    for lower in ("bcecli.io", "bcecli.scoring", "bcecli.gate", "bcecli.document"):
+        assert "bcecli.report" not in graph.get(lower, set()), lower
+        assert "bcecli.engines" not in graph.get(lower, set()), lower
