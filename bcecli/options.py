@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from bcecli.io.formats import INPUT_FORMATS
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -68,7 +70,7 @@ def input_options(command: F) -> F:
         click.option("--no-header", is_flag=True, help="No header line: name columns 1, 2, ..."),
         click.option(
             "--input-format",
-            type=click.Choice(["csv", "tsv", "parquet"]),
+            type=click.Choice(INPUT_FORMATS),
             default=None,
             help="Format of standard input (default csv) or of files with another extension.",
         ),

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from bcecli.io.formats import OUTPUT_FORMATS
 from bcecli.options import (
     CONTEXT_SETTINGS,
     EXIT_CODES_HELP,
@@ -21,7 +22,6 @@ from bcecli.options import (
     make_settings,
 )
 
-OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")
 BROKEN_PIPE = 141  # bcecli.errors.ExitCode.BROKEN_PIPE, without importing it at startup
 
 
