@@ -27,7 +27,7 @@ from bcecli.errors import (
 
 if TYPE_CHECKING:
     from bcecli.io.columns import Columns
-    from bcecli.io.readers import ParquetReader
+    from bcecli.io.parquet_reader import ParquetReader
     from bcecli.io.sources import Source
     from bcecli.scoring import ScoreResult, Settings
 
@@ -142,7 +142,8 @@ def _plan(
     and nothing after it is scored.
     """
     from bcecli.io.columns import resolve_columns
-    from bcecli.io.readers import ParquetReader, open_reader
+    from bcecli.io.parquet_reader import ParquetReader
+    from bcecli.io.readers import open_reader
     from bcecli.scoring import _columns_differ
 
     columns: Columns | None = None
