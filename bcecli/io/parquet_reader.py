@@ -1,12 +1,13 @@
 """Parquet: a file, or a folder of them (a dataset, hive partitions allowed).
 
-Each row group is read with a fresh reader (``iter_batches`` keeps memory for every
-row group it has read), and the next ones decode on other threads while one is scored.
+Each row group is decoded in record batches of at most chunk-size rows, so the chunk
+size bounds what is held decoded, however large the row groups. Each row group is
+read with a fresh reader (a long-lived one keeps memory for every row group it has
+read), and the next batches decode on another thread while one is scored.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,13 +17,19 @@ import pyarrow as pa
 
 from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
-from bcecli.io.parallel import default_workers, ordered_map
-from bcecli.io.reader_base import Chunk, reason, slice_rows
+from bcecli.io.parallel import default_workers, read_ahead
+from bcecli.io.reader_base import Chunk, reason
 from bcecli.io.sniff import PARQUET_MAGIC, looks_like_text
 from bcecli.io.sources import Source
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
+
+# Local column data is read through a buffer this size, not a column chunk at a time
+# (pyarrow's pre-buffering holds every column chunk of a row group at once).
+READ_BUFFER = 1 << 20
+# Batches decoded ahead of the one being scored.
+AHEAD = 2
 
 
 class ParquetReader:
@@ -106,8 +113,10 @@ class ParquetReader:
             if self._in_memory is not None:
                 return pq.ParquetFile(pa.BufferReader(self._in_memory))
             if filesystems.is_url(path):
+                # Object stores keep pre-buffering: it reads a row group's columns in a
+                # few large requests, where buffered reads would pay latency per buffer.
                 return pq.ParquetFile(filesystems.open_file(path))
-            return pq.ParquetFile(path)
+            return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
         except (pa.ArrowException, OSError) as error:
             if self._looks_like_text(path):
                 raise InputError(
@@ -133,19 +142,32 @@ class ParquetReader:
             return False
         return looks_like_text(head)
 
-    def _read_row_group(self, path: str, columns: list[str], group: int) -> pa.Table:
-        """One row group through a fresh reader: a long-lived one keeps memory per group read."""
+    def _row_group_tables(
+        self, path: str, columns: list[str], group: int, batch_rows: int
+    ) -> Iterator[pa.Table]:
+        """One row group in tables of at most ``batch_rows`` rows, through a fresh reader."""
+        parquet = self._open(path)
         try:
-            table = self._open(path).read_row_group(group, columns=columns)
-            # Corrupt pages can decode to text that is not UTF-8, which would fail
-            # later in a compute kernel; full validation catches it here.
-            table.validate(full=True)
+            batches = parquet.iter_batches(
+                batch_size=batch_rows, row_groups=[group], columns=columns
+            )
+            for batch in batches:
+                table = pa.Table.from_batches([batch])
+                # Corrupt pages can decode to text that is not UTF-8, which would fail
+                # later in a compute kernel; full validation catches it here.
+                table.validate(full=True)
+                yield table
         except (pa.ArrowException, OSError) as error:
             raise InputError(
                 f"{shown_path(path)}: cannot read row group {group} ({reason(error)}); "
                 "the file may be truncated or corrupt."
             ) from None
-        return table
+
+    def _file_tables(
+        self, path: str, columns: list[str], groups: int, batch_rows: int
+    ) -> Iterator[pa.Table]:
+        for group in range(groups):
+            yield from self._row_group_tables(path, columns, group, batch_rows)
 
     def chunks(
         self,
@@ -158,14 +180,14 @@ class ParquetReader:
         for path, partition in self.files:
             parquet = self._open(path)
             file_columns = self._file_columns(parquet, path, partition, wanted)
+            tables = self._file_tables(path, file_columns, parquet.num_row_groups, chunk_size)
+            if default_workers() > 1:  # the next batches decode while this one is scored
+                tables = read_ahead(tables, ahead=AHEAD)
             rows_before = 0
-            groups = range(parquet.num_row_groups)
-            read = functools.partial(self._read_row_group, path, file_columns)
-            # The next row groups decode on other threads while this one is scored.
-            for table in ordered_map(read, groups, workers=default_workers(), ahead=2):
-                table = _with_partition(table, partition, wanted, columns)
-                for offset, piece in slice_rows(table, chunk_size):
-                    yield Chunk(path, rows_before + offset + 1, piece)
+            for table in tables:
+                yield Chunk(
+                    path, rows_before + 1, _with_partition(table, partition, wanted, columns)
+                )
                 rows_before += table.num_rows
 
     def _file_columns(
@@ -210,10 +232,10 @@ class ParquetReader:
         path, partition = self.files[file_index]
         wanted = [self._positions[name] for name in columns]
         file_columns = self._file_columns(self._open(path), path, partition, wanted)
-        table = self._read_row_group(path, file_columns, group)
-        table = _with_partition(table, partition, wanted, columns)
-        for offset, piece in slice_rows(table, chunk_size):
-            yield Chunk(path, first_row + offset, piece)
+        row = first_row
+        for table in self._row_group_tables(path, file_columns, group, chunk_size):
+            yield Chunk(path, row, _with_partition(table, partition, wanted, columns))
+            row += table.num_rows
 
 
 def _with_partition(
