@@ -1,6 +1,6 @@
 """--chunk-size is the unit that bounds memory: Parquet is decoded in batches of at most
-that many rows, whatever its row groups. It never changes a report (see also
-test_metrics and test_parallel)."""
+that many rows, whatever its row groups, and CSV is parsed in blocks of about that many
+rows. It never changes a report (see also test_metrics and test_parallel)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 import bcecli
+from bcecli.io import csv_reader
 from bcecli.io.parquet_reader import ParquetReader
 from bcecli.io.readers import open_reader
 from bcecli.io.sources import make_sources
@@ -75,3 +77,76 @@ def test_parquet_batches_never_change_the_report(tmp_path: Path) -> None:
     whole = _report(path, 50_000)
     for chunk_size in (997, 20_000):
         assert _report(path, chunk_size) == whole
+
+
+def _csv_blocks(
+    path: Path, chunk_size: int, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[int, int]]:
+    """(bytes, rows) of every block the CSV reader parses for one pass."""
+    blocks: list[tuple[int, int]] = []
+    parse = csv_reader.BlockParser.parse
+
+    def spy(self: csv_reader.BlockParser, block: bytes, rows_before: int) -> Any:
+        table = parse(self, block, rows_before)
+        blocks.append((len(block), table.num_rows))
+        return table
+
+    with monkeypatch.context() as patch:
+        patch.setattr(csv_reader.BlockParser, "parse", spy)
+        reader = open_reader(make_sources([str(path)])[0])
+        chunks = list(reader.chunks(COLUMNS, chunk_size, ["prob"]))
+        reader.close()
+    assert max(chunk.table.num_rows for chunk in chunks) <= chunk_size
+    assert sum(rows for _, rows in blocks) == sum(chunk.table.num_rows for chunk in chunks)
+    return blocks
+
+
+@pytest.fixture(scope="module")
+def fixed_width_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400,000 rows of 11 bytes each: more than the reader's first read (4 MiB)."""
+    rng = np.random.default_rng(5)
+    lines = [f"{int(y)},{p:.6f}\n" for y, p in zip(rng.random(400_000) < 0.3, rng.random(400_000))]
+    assert {len(line) for line in lines} == {11}
+    path = tmp_path_factory.mktemp("csv") / "fixed.csv"
+    path.write_text("label,prob\n" + "".join(lines))
+    return path
+
+
+def test_csv_blocks_are_bounded_by_a_small_chunk_size(
+    fixed_width_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    floor = csv_reader.BLOCK_RANGE[0]
+    blocks = _csv_blocks(fixed_width_csv, 1000, monkeypatch)
+    # 1000 rows are 11 kB: every block is the smallest, plus at most the line carried over.
+    assert max(size for size, _ in blocks) <= floor + 11
+    assert len(blocks) >= fixed_width_csv.stat().st_size // floor
+
+
+def test_csv_blocks_hold_about_chunk_size_rows(
+    fixed_width_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (1, 1 << 26))  # no floor: see the estimate
+    for chunk_size in (7_000, 20_000, 150_000):
+        blocks = _csv_blocks(fixed_width_csv, chunk_size, monkeypatch)
+        assert max(rows for _, rows in blocks) == chunk_size
+        # Whole blocks but the one where the first read ends, and the last.
+        assert len(blocks) <= -(-400_000 // chunk_size) + 1
+
+
+def test_default_chunk_size_parses_that_many_rows_a_block(
+    fixed_width_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bcecli.scoring import DEFAULT_CHUNK_SIZE
+
+    # 1.1 MB of these rows; 4.3 MB of the benchmark's, about the 4 MiB blocks of before.
+    blocks = _csv_blocks(fixed_width_csv, DEFAULT_CHUNK_SIZE, monkeypatch)
+    assert max(rows for _, rows in blocks) == DEFAULT_CHUNK_SIZE
+
+
+def test_csv_blocks_never_change_the_report(
+    fixed_width_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _report(fixed_width_csv, 400_000)
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (1, 1 << 26))
+    for chunk_size in (997, 20_000, 100_000):
+        assert _report(fixed_width_csv, chunk_size) == whole

@@ -47,7 +47,7 @@ def test_csv_on_threads_equals_one_stream(
 ) -> None:
     path = tmp_path / "p.csv"
     table.to_pandas().to_csv(path, index=False)
-    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 64 * 1024)  # dozens of blocks
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (64 * 1024, 64 * 1024))  # dozens of blocks
     serial = _document(path, 1, monkeypatch)
     assert _document(path, 2, monkeypatch) == serial
     assert _document(path, 4, monkeypatch) == serial

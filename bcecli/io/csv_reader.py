@@ -3,7 +3,8 @@
 The text is read as byte blocks cut at line ends and each block is parsed by pyarrow
 on its own. That keeps row numbers exact, lets a block with a bad value be parsed
 again leniently without restarting the stream, and lets standard input be scored
-as its lines arrive.
+as its lines arrive. A block holds about chunk-size rows, so the chunk size bounds
+the text and the tables held at once.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from bcecli.io.reader_base import Chunk, reason, slice_rows
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8
 from bcecli.io.sources import Source
 
-BLOCK_BYTES = 1 << 22  # 4 MiB of CSV text per parse
+# A block's bytes: the chunk size times the rows' length, as the first read shows it,
+# within these bounds. The default chunk size of short rows makes about 4 MiB; under
+# 1 MiB each parse's fixed cost shows (64 KiB blocks parse 3x slower).
+BLOCK_RANGE = (1 << 20, 1 << 26)
+# The header, the binary-file check and the sample of row lengths come from reads this
+# size; blocks are cut from what they read past the header.
+FIRST_READ = 1 << 22
+STREAM_BUFFER = 1 << 22  # read buffer of a decompressed or remote stream
 HEADER_LIMIT = 1 << 24  # a first line longer than 16 MiB is not a header
 _BOM = b"\xef\xbb\xbf"
 _BLANK_LINES = re.compile(rb"[\r\n]*")
@@ -35,15 +43,12 @@ _BLANK_LINES = re.compile(rb"[\r\n]*")
 class CsvReader:
     """Delimited text from a file (optionally compressed) or standard input."""
 
-    def __init__(
-        self, source: Source, *, no_header: bool = False, block_bytes: int | None = None
-    ) -> None:
+    def __init__(self, source: Source, *, no_header: bool = False) -> None:
         self.source = source
         self.name = shown_path(source.path)
-        # Looked up at call time, so tests can shrink blocks to cross many boundaries.
-        self.block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
         self._stream = _open_text_stream(source)
         self._pending = b""
+        self._first_line_bytes = 0
         self._eof = False
         self._cr_line_ends = False  # classic Mac files: read every CR as a line end
         try:
@@ -59,13 +64,14 @@ class CsvReader:
 
     # -- raw bytes -----------------------------------------------------------------
 
-    def _read(self) -> bytes:
-        """The next piece of the stream: what is available now on a pipe, a block otherwise."""
+    def _read(self, size: int) -> bytes:
+        """The next piece of the stream: what is available now on a pipe (at most SIZE
+        bytes), SIZE bytes otherwise."""
         try:
             if self.source.is_stdin:
-                data = self._stream.read1(self.block_bytes)  # type: ignore[attr-defined]
+                data = self._stream.read1(size)  # type: ignore[attr-defined]
             else:
-                data = self._stream.read(self.block_bytes)
+                data = self._stream.read(size)
         except (OSError, EOFError, pa.ArrowException) as error:
             raise InputError(
                 f"{self.name}: cannot read the file ({reason(error)}); "
@@ -90,7 +96,7 @@ class CsvReader:
                 continue
             if newline >= 0 or self._eof or len(buffer) - start >= HEADER_LIMIT:
                 break
-            buffer += self._read()
+            buffer += self._read(FIRST_READ)
         data = bytes(buffer[start:])
         binary = binary_kind(data)
         if binary:
@@ -104,6 +110,7 @@ class CsvReader:
         if not line.strip():
             raise InputError(f"{self.name} is empty; bce needs a header line and rows.")
         self._pending = data
+        self._first_line_bytes = len(line) + 1
         return line
 
     def _header(self, first_line: bytes, no_header: bool) -> list[str]:
@@ -133,20 +140,40 @@ class CsvReader:
         self._pending = self._pending.partition(b"\n")[2]
         return _dedupe([name.strip() for name in fields])
 
-    def _blocks(self) -> Iterator[bytes]:
-        """Byte blocks that each end at a line end (the last may lack its newline).
+    def _block_bytes(self, chunk_size: int) -> int:
+        """Bytes for a block of about ``chunk_size`` rows, judged by the rows read so far."""
+        sample = self._pending
+        rows = sample.count(b"\n")
+        if rows:
+            row_bytes = (sample.rfind(b"\n") + 1) / rows
+        else:  # no whole row read yet (standard input, or one long row): the first line's
+            row_bytes = max(len(sample), self._first_line_bytes)
+        low, high = BLOCK_RANGE
+        return max(low, min(high, int(chunk_size * row_bytes)))
+
+    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
+        """Byte blocks that each end at a line end, of at most ``block_bytes`` and the
+        line carried over (a longer line is a block of its own; the last block may
+        lack its newline).
 
         Each read is cut at its last newline: the block is the carried tail plus the
         read up to there (one copy), and only the short rest is carried on.
         """
         tail = self._pending
         self._pending = b""
-        cut = tail.rfind(b"\n")
-        if cut >= 0:  # rows that came with the header are out before the next read
-            yield tail[: cut + 1]
-            tail = tail[cut + 1 :]
+        # Rows that came with the header are out before the next read.
+        start = 0
+        while True:
+            cut = tail.rfind(b"\n", start, start + block_bytes)
+            if cut < 0:
+                cut = tail.find(b"\n", start + block_bytes)
+                if cut < 0:
+                    break
+            yield tail[start : cut + 1]
+            start = cut + 1
+        tail = tail[start:]
         while not self._eof:
-            data = self._read()
+            data = self._read(block_bytes)
             cut = data.rfind(b"\n")
             if cut < 0:
                 tail += data
@@ -179,8 +206,9 @@ class CsvReader:
         # Standard input stays on one thread so each block is handed on as soon as
         # its lines arrive; files are parsed on every core while this one computes.
         workers = 1 if self.source.is_stdin else default_workers()
+        blocks = self._blocks(self._block_bytes(chunk_size))
         rows_before = 0
-        for block, parsed in ordered_map(parse, self._blocks(), workers=workers):
+        for block, parsed in ordered_map(parse, blocks, workers=workers):
             table = parser.parse(block, rows_before) if parsed is None else parsed
             for offset, piece in slice_rows(table, chunk_size):
                 yield Chunk(self.source.path, rows_before + offset + 1, piece)
@@ -357,11 +385,11 @@ def _open_text_stream(source: Source) -> IO[bytes]:
         return sys.stdin.buffer
     if filesystems.is_url(source.path):
         stream = filesystems.open_stream(source.path, source.compression)
-        return io.BufferedReader(stream, buffer_size=BLOCK_BYTES)
+        return io.BufferedReader(stream, buffer_size=STREAM_BUFFER)
     try:
         if source.compression:
             stream = pa.input_stream(source.path, compression=source.compression)
-            return io.BufferedReader(stream, buffer_size=BLOCK_BYTES)
+            return io.BufferedReader(stream, buffer_size=STREAM_BUFFER)
         return open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
     except (OSError, pa.ArrowException) as error:
         raise InputError(f"{source.path}: cannot open it ({reason(error)}).") from None
