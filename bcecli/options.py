@@ -82,7 +82,9 @@ def input_options(command: F) -> F:
             type=click.IntRange(min=1),
             default=None,
             metavar="ROWS",
-            help="Rows per chunk (bounds memory; never changes a result).",
+            help="Rows per chunk, the unit that bounds memory: Parquet is decoded in batches of "
+            "at most ROWS rows, CSV parsed in blocks of about ROWS rows (1 MiB of text at "
+            "least). Never changes a result.",
         ),
     ]
     for decorator in reversed(decorators):

@@ -4,6 +4,8 @@ rows. It never changes a report (see also test_metrics and test_parallel)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +119,8 @@ def test_csv_blocks_are_bounded_by_a_small_chunk_size(
 ) -> None:
     floor = csv_reader.BLOCK_RANGE[0]
     blocks = _csv_blocks(fixed_width_csv, 1000, monkeypatch)
-    # 1000 rows are 11 kB: every block is the smallest, plus at most the line carried over.
+    # 1000 rows are 11 kB, under the floor: no block is longer than the floor and the
+    # line carried over from the read before.
     assert max(size for size, _ in blocks) <= floor + 11
     assert len(blocks) >= fixed_width_csv.stat().st_size // floor
 
@@ -150,3 +153,39 @@ def test_csv_blocks_never_change_the_report(
     monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (1, 1 << 26))
     for chunk_size in (997, 20_000, 100_000):
         assert _report(fixed_width_csv, chunk_size) == whole
+
+
+_PEAK_RSS = """
+import resource, sys
+from bcecli.cli import main
+status = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(status)
+"""
+
+
+def _peak_kib(*args: str) -> int:
+    """Peak resident memory (KiB, as Linux counts it) of a fresh process running bce."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, "score", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux")
+def test_peak_memory_follows_the_chunk_size_not_the_row_group(tmp_path: Path) -> None:
+    rows = 5_000_000
+    big = tmp_path / "big.parquet"
+    pq.write_table(_predictions(rows), big, row_group_size=rows)
+    tiny = tmp_path / "tiny.parquet"
+    pq.write_table(_predictions(10), tiny)
+    decoded_kib = rows * ROW_BYTES // 1024  # the row group decoded whole: 78 MiB
+    start_up = _peak_kib(str(tiny))  # Python, numpy, pyarrow and bce
+    small = _peak_kib(str(big), "--chunk-size", "10000")
+    whole = _peak_kib(str(big), "--chunk-size", str(rows))
+    assert small - start_up < decoded_kib // 2
+    assert small < whole
