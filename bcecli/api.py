@@ -15,6 +15,7 @@ from bcecli.engines import Engine
 from bcecli.errors import UsageError
 from bcecli.gate import Gates, Increase, parse_max_increase
 from bcecli.io.columns import ColumnSpec
+from bcecli.io.formats import MEMORY_FORMAT
 from bcecli.io.readers import Chunk, LazyReader, Reader, slice_rows
 from bcecli.io.sources import Source, make_sources
 from bcecli.report.baseline import load_baseline
@@ -29,7 +30,7 @@ class TableReader:
     """An in-memory Arrow table read chunk by chunk like a file."""
 
     def __init__(self, table: pa.Table, no_header: bool = False) -> None:
-        self.source = Source(MEMORY, "arrow")
+        self.source = Source(MEMORY, MEMORY_FORMAT)
         self.table = table
         self.column_names = [str(name) for name in table.column_names]
         if no_header:

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import log_loss
 
-from bcecli.io import readers
+from bcecli.io import csv_reader
 
 from conftest import write_csv
 
@@ -107,9 +107,9 @@ def test_row_numbers_across_byte_blocks(
     chunk_size: str,
     how: str,
 ) -> None:
-    # CSV is parsed in blocks cut at line ends (4 MiB each); shrink them so this
-    # 20 KB file spans several (or hundreds), and some lines outgrow a 64-byte block.
-    monkeypatch.setattr(readers, "BLOCK_BYTES", block_bytes)
+    # CSV is parsed in blocks cut at line ends (64 KiB at least); pin them small so
+    # this 20 KB file spans several (or hundreds), and some lines outgrow a 64-byte block.
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (block_bytes, block_bytes))
     path = _csv_with(tmp_path / "preds.csv", BAD_ROW, value="x7")
     assert path.stat().st_size > 4 * block_bytes
     if how == "gzip":
@@ -131,14 +131,14 @@ def test_blocks_do_not_change_the_result(
 ) -> None:
     path = _csv_with(tmp_path / "preds.csv", BAD_ROW, value="0.5")
     whole = bce("score", path, "--format", "json").json()["metrics"]
-    monkeypatch.setattr(readers, "BLOCK_BYTES", 100)
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (100, 100))
     assert bce("score", path, "--format", "json").json()["metrics"] == whole
 
 
 def test_malformed_line_far_into_the_file(
     bce: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "BLOCK_BYTES", 1000)
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (1000, 1000))
     path = _csv_with(tmp_path / "preds.csv", BAD_ROW, value="0.5,extra")
     message = _message(bce("score", path, "--on-invalid", "skip"))
     assert message.startswith(f"{path} row {BAD_ROW}: expected 2 fields as in the header, found 3")

@@ -12,12 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import bcecli
-import bcecli.io.readers as readers
+import bcecli.io.csv_reader as csv_reader
+import bcecli.io.parquet_reader as parquet_reader
 import bcecli.scoring.inputs as scoring_inputs
 
 
 def _document(path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(readers, "default_workers", lambda: workers)
+    monkeypatch.setattr(csv_reader, "default_workers", lambda: workers)
+    monkeypatch.setattr(parquet_reader, "default_workers", lambda: workers)
     monkeypatch.setattr(scoring_inputs, "default_workers", lambda: workers)
     report = bcecli.score(
         str(path), weight="w", by="g", calibration=7, worst=9, keep="id", chunk_size=997
@@ -45,7 +47,7 @@ def test_csv_on_threads_equals_one_stream(
 ) -> None:
     path = tmp_path / "p.csv"
     table.to_pandas().to_csv(path, index=False)
-    monkeypatch.setattr(readers, "BLOCK_BYTES", 64 * 1024)  # dozens of blocks
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (64 * 1024, 64 * 1024))  # dozens of blocks
     serial = _document(path, 1, monkeypatch)
     assert _document(path, 2, monkeypatch) == serial
     assert _document(path, 4, monkeypatch) == serial

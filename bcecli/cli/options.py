@@ -19,9 +19,8 @@ import click
 
 from bcecli.engines import ENGINES, SCHEDULER_VARIABLE
 from bcecli.errors import UsageError
+from bcecli.io.formats import INPUT_FORMATS
 from bcecli.report.renderers import RENDERERS, Renderer
-
-INPUT_FORMATS = ("csv", "tsv", "parquet")  # MERGE: from bcecli.io.formats
 
 if TYPE_CHECKING:
     from bcecli.engines import Engine
@@ -183,7 +182,9 @@ input_options = _bundle(
             type=click.IntRange(min=1),
             default=None,
             metavar="ROWS",
-            help="Rows per chunk (bounds memory; never changes a result).",
+            help="Rows per chunk, the unit that bounds memory: Parquet is decoded in batches of "
+            "at most ROWS rows, CSV parsed in blocks of about ROWS rows (1 MiB of text at "
+            "least). Never changes a result.",
         ),
     ],
     "inputs",

@@ -18,11 +18,10 @@ from bcecli.cli.options import (
     comma_list,
     input_options,
 )
+from bcecli.io.formats import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
     from bcecli.io.readers import Reader
-
-OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")  # MERGE: from bcecli.io.formats
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)

@@ -28,7 +28,7 @@ from bcecli.errors import (
 if TYPE_CHECKING:
     from bcecli.core.state import ScoreState
     from bcecli.io.columns import Columns
-    from bcecli.io.readers import ParquetReader
+    from bcecli.io.parquet_reader import ParquetReader
     from bcecli.io.sources import Source
     from bcecli.scoring.inputs import ScoreResult
     from bcecli.scoring.settings import Settings
@@ -140,7 +140,8 @@ def _plan(
     error found while planning becomes the last leaf, at its place in input order,
     and nothing after it is scored.
     """
-    from bcecli.io.readers import ParquetReader, open_reader
+    from bcecli.io.parquet_reader import ParquetReader
+    from bcecli.io.readers import open_reader
     from bcecli.scoring.inputs import each_input
 
     columns: Columns | None = None

@@ -1,7 +1,9 @@
-"""Ordered, bounded parallel map: parse blocks on both cores while the caller computes.
+"""Ordered, bounded parallel map: parse blocks on both cores while the caller computes;
+and read-ahead: an iterator advanced on another thread while the caller computes.
 
-pyarrow's CSV parser releases the GIL, so threads are enough. Results come back in
-input order and at most ``ahead`` items are in flight, which bounds memory.
+pyarrow's CSV parser and Parquet decoder release the GIL, so threads are enough.
+Results come back in input order and at most ``ahead`` items are in flight, which
+bounds memory.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,6 +50,36 @@ def ordered_map(
             if not pending:
                 return
             yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def read_ahead(items: Iterable[T], *, ahead: int) -> Generator[T, None, None]:
+    """The items of ``items`` in order, the next ``ahead`` produced on a worker thread
+    while the caller works on this one.
+
+    For an iterator that must run in order (a Parquet row group decoded batch by
+    batch), where ``ordered_map`` is for independent items.
+    """
+    source = iter(items)
+    end = object()
+
+    def step() -> object:
+        return next(source, end)
+
+    pending: deque[Future[object]] = deque()
+    # One worker runs the steps in turn, so the iterator is never entered twice at once.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bce-read")
+    try:
+        while True:
+            while len(pending) < ahead:
+                pending.append(executor.submit(step))
+            item = pending.popleft().result()
+            if item is end:
+                return
+            yield cast(T, item)
     finally:
         for future in pending:
             future.cancel()

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from bcecli.errors import InputError, UsageError
 from bcecli.io.filesystems import file_type, is_url, missing_error, url_path
+from bcecli.io.formats import (
+    DELIMITERS,
+    INPUT_FORMATS,
+    format_by_extension,
+    split_compression,
+)
 
 STDIN = "-"
-COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
-TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv"}
-PARQUET_SUFFIXES = (".parquet", ".pq")
-INPUT_FORMATS = ("csv", "tsv", "parquet")
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Source:
     """One input: a file, standard input, or a folder of Parquet files (a dataset)."""
 
     path: str
-    format: str  # csv, tsv or parquet
+    format: str  # one of formats.INPUT_FORMATS (formats.MEMORY_FORMAT in the API)
     compression: str | None = None
     delimiter: str = ","
     is_dataset: bool = False
@@ -65,25 +67,15 @@ def _make_source(path: str, input_format: str | None, delimiter: str | None) -> 
         if not os.access(path, os.R_OK):
             raise InputError(f"{path}: permission denied; bce cannot read it.")
         name = path.lower()
-    compression = None
-    for suffix, codec in COMPRESSIONS.items():
-        if name.endswith(suffix):
-            compression = codec
-            name = name[: -len(suffix)]
-            break
-    if input_format is not None:
-        fmt = input_format
-    elif name.endswith(PARQUET_SUFFIXES):
-        fmt = "parquet"
-    else:
-        fmt = next((f for s, f in TEXT_FORMATS.items() if name.endswith(s)), "csv")
+    name, compression = split_compression(name)
+    fmt = input_format or format_by_extension(name, INPUT_FORMATS) or "csv"
     if fmt == "parquet" and compression:
         raise InputError(f"{path}: a compressed Parquet file is not supported; decompress it.")
     return Source(path, fmt, compression, delimiter or _default_delimiter(fmt))
 
 
 def _default_delimiter(fmt: str) -> str:
-    return "\t" if fmt == "tsv" else ","
+    return DELIMITERS.get(fmt, ",")
 
 
 def _parse_delimiter(text: str) -> str:

@@ -26,21 +26,11 @@ import pyarrow.parquet as pq
 
 from bcecli.errors import InputError, UsageError
 from bcecli.io.compute import pc
+from bcecli.io.formats import DELIMITERS, OUTPUT_FORMATS, format_by_extension, split_compression
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.outputs import output_target
 
 STDOUT = "-"
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "tsv",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
-_DELIMITERS = {"csv": ",", "tsv": "\t"}
 # NDJSON is built this many rows at a time, so no text array nears 2 GiB.
 _JSON_SLICE = 65_536
 
@@ -99,10 +89,10 @@ def output_format(path: str | None, requested: str | None) -> str:
         return requested
     if path is None or path == STDOUT:
         return "csv"
-    name, _ = _split_compression(path)
-    for suffix, fmt in _EXTENSIONS.items():
-        if name.lower().endswith(suffix):
-            return fmt
+    name, _ = split_compression(path)
+    fmt = format_by_extension(name, OUTPUT_FORMATS)
+    if fmt is not None:
+        return fmt
     if not os.path.splitext(name)[1]:
         return "csv"  # as on standard output; /dev/stdout, a FIFO, a bare name
     raise UsageError(
@@ -124,7 +114,7 @@ def open_sink(path: str | None, fmt: str, stdout: BinaryIO) -> Iterator[TableSin
         yield sink
         sink.close()
         return
-    _, compression = _split_compression(path)
+    _, compression = split_compression(path)
     if compression and fmt == "parquet":
         raise UsageError(
             f"{path}: Parquet compresses its own columns; name the file .parquet without "
@@ -157,17 +147,9 @@ def open_sink(path: str | None, fmt: str, stdout: BinaryIO) -> Iterator[TableSin
 def _text_sink(fmt: str, stream: BinaryIO, *, flush: bool) -> TextSink:
     if fmt == "ndjson":
         return NdjsonSink(stream, flush=flush)
-    if fmt in _DELIMITERS:
-        return CsvSink(stream, delimiter=_DELIMITERS[fmt], flush=flush)
+    if fmt in DELIMITERS:
+        return CsvSink(stream, delimiter=DELIMITERS[fmt], flush=flush)
     raise UsageError(f"Unknown output format {fmt!r}; use csv, tsv, ndjson or parquet.")
-
-
-def _split_compression(path: str) -> tuple[str, str | None]:
-    lower = path.lower()
-    for suffix, codec in _COMPRESSIONS.items():
-        if lower.endswith(suffix):
-            return path[: -len(suffix)], codec
-    return path, None
 
 
 # -- files written whole or not at all ----------------------------------------------

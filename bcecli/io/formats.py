@@ -1,0 +1,51 @@
+"""The formats bce reads and writes, the file extensions that name them and the
+compressions it reads and writes: the one table that the sources, the writers, the
+CLI's choices and the report schema's test all read.
+
+Standard library only: the CLI imports it at start-up to build its option choices.
+"""
+
+from __future__ import annotations
+
+# What a FILE argument or standard input can be read as (--input-format).
+INPUT_FORMATS = ("csv", "tsv", "parquet")
+# What ``bce rows`` can write (--output-format).
+OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")
+# An in-memory table, DataFrame or arrays given to the Python API.
+MEMORY_FORMAT = "arrow"
+# What a report's ``inputs[].format`` may hold (the schema's enum).
+REPORT_FORMATS = (*INPUT_FORMATS, MEMORY_FORMAT)
+
+# File extension -> format, after any compression suffix is taken off. Inputs use
+# the entries whose format they can read (a .ndjson input is read as CSV, as before).
+EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+# Compression suffix -> codec name, as pyarrow's streams name them.
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+# Field delimiter of each delimited-text format.
+DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+def split_compression(name: str) -> tuple[str, str | None]:
+    """(NAME without its compression suffix, the codec or None); suffixes in any case."""
+    lower = name.lower()
+    for suffix, codec in COMPRESSIONS.items():
+        if lower.endswith(suffix):
+            return name[: -len(suffix)], codec
+    return name, None
+
+
+def format_by_extension(name: str, formats: tuple[str, ...]) -> str | None:
+    """The format among ``formats`` that NAME's extension (any case) names, or None."""
+    lower = name.lower()
+    for suffix, fmt in EXTENSIONS.items():
+        if lower.endswith(suffix) and fmt in formats:
+            return fmt
+    return None

@@ -1,0 +1,282 @@
+"""Parquet: a file, or a folder of them (a dataset, hive partitions allowed).
+
+Each row group is decoded in record batches of at most chunk-size rows, so the chunk
+size bounds what is held decoded, however large the row groups. Each row group is
+read with a fresh reader (a long-lived one keeps memory for every row group it has
+read), and the next batches decode on another thread while one is scored.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from bcecli.errors import InputError, shown_path
+from bcecli.io import filesystems
+from bcecli.io.parallel import default_workers, read_ahead
+from bcecli.io.reader_base import Chunk, reason
+from bcecli.io.sniff import PARQUET_MAGIC, looks_like_text
+from bcecli.io.sources import Source
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+# Local column data is read through a buffer this size, not a column chunk at a time
+# (pyarrow's pre-buffering holds every column chunk of a row group at once).
+READ_BUFFER = 1 << 20
+# Batches decoded ahead of the one being scored.
+AHEAD = 2
+
+
+class ParquetReader:
+    """A Parquet file or a folder of them (hive partitions become columns)."""
+
+    def __init__(self, source: Source, *, no_header: bool = False) -> None:
+        self.source = source
+        # Standard input or a pipe path, held whole: Parquet needs to seek.
+        self._in_memory: pa.Buffer | None = None
+        self.files: list[tuple[str, dict[str, object]]] = self._list_files()
+        first_path = self.files[0][0]
+        schema = self._schema(self._open(first_path), first_path)
+        partition_names = list(self.files[0][1])
+        self.column_names = list(schema.names) + [
+            name for name in partition_names if name not in schema.names
+        ]
+        if no_header:
+            self.column_names = [str(i) for i in range(1, len(self.column_names) + 1)]
+            self._positions = dict(zip(self.column_names, list(schema.names) + partition_names))
+        else:
+            self._positions = {name: name for name in self.column_names}
+
+    def close(self) -> None:
+        self._in_memory = None
+
+    def _list_files(self) -> list[tuple[str, dict[str, object]]]:
+        path = self.source.path
+        if self.source.is_stdin:
+            self._in_memory = pa.py_buffer(sys.stdin.buffer.read())
+            return [(path, {})]
+        if not self.source.is_dataset:
+            if not os.path.isfile(path) and not filesystems.is_url(path):
+                # A pipe such as <(zcat ...), which cannot seek.
+                try:
+                    with open(path, "rb") as stream:
+                        self._in_memory = pa.py_buffer(stream.read())
+                except OSError as error:
+                    raise InputError(f"{path}: cannot read ({reason(error)}).") from None
+            return [(path, {})]
+        import pyarrow.dataset as ds
+
+        try:
+            if filesystems.is_url(path):
+                where = filesystems.locate(path)
+                dataset = ds.dataset(
+                    where.path, filesystem=where.filesystem, format="parquet", partitioning="hive"
+                )
+            else:
+                dataset = ds.dataset(path, format="parquet", partitioning="hive")
+            fragments = sorted(dataset.get_fragments(), key=lambda f: f.path)
+            files = [
+                (self._shown(f.path), dict(ds.get_partition_keys(f.partition_expression)))
+                for f in fragments
+            ]
+        except (pa.ArrowException, OSError) as error:
+            raise _dataset_error(path, error) from None
+        if not files:
+            raise _dataset_error(path, None)
+        return files
+
+    def _shown(self, path: str) -> str:
+        """A dataset file's path as reports name it: a URL for an object-store dataset."""
+        if filesystems.is_url(self.source.path):
+            return filesystems.url_of(path, like=self.source.path)
+        return path
+
+    def _schema(self, parquet: pq.ParquetFile, path: str) -> pa.Schema:
+        try:
+            schema: pa.Schema = parquet.schema_arrow
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(
+                f"{shown_path(path)}: cannot read the Parquet schema ({reason(error)}); "
+                "the file may be corrupt."
+            ) from None
+        return schema
+
+    def _open(self, path: str) -> pq.ParquetFile:
+        import pyarrow.parquet as pq  # not at start-up: a CSV run never needs it (17 ms)
+
+        try:
+            if self._in_memory is not None:
+                return pq.ParquetFile(pa.BufferReader(self._in_memory))
+            if filesystems.is_url(path):
+                # Object stores keep pre-buffering: it reads a row group's columns in a
+                # few large requests, where buffered reads would pay latency per buffer.
+                return pq.ParquetFile(filesystems.open_file(path))
+            return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
+        except (pa.ArrowException, OSError) as error:
+            if self._looks_like_text(path):
+                raise InputError(
+                    f"{shown_path(path)} holds text, not Parquet; "
+                    "pass --input-format csv (or tsv), or name it .csv."
+                ) from None
+            raise InputError(
+                f"{shown_path(path)} is not a readable Parquet file ({reason(error)}); "
+                "it may be truncated or corrupt."
+            ) from None
+
+    def _looks_like_text(self, path: str) -> bool:
+        try:
+            if self._in_memory is not None:
+                head = self._in_memory.slice(0, min(4096, self._in_memory.size)).to_pybytes()
+            elif filesystems.is_url(path):
+                with filesystems.open_file(path) as remote:
+                    head = remote.read(4096)
+            else:
+                with open(path, "rb") as stream:
+                    head = stream.read(4096)
+        except (OSError, InputError):
+            return False
+        return looks_like_text(head)
+
+    def _row_group_tables(
+        self, path: str, columns: list[str], group: int, batch_rows: int
+    ) -> Iterator[pa.Table]:
+        """One row group in tables of at most ``batch_rows`` rows, through a fresh reader."""
+        parquet = self._open(path)
+        try:
+            batches = parquet.iter_batches(
+                batch_size=batch_rows, row_groups=[group], columns=columns
+            )
+            for batch in batches:
+                table = pa.Table.from_batches([batch])
+                # Corrupt pages can decode to text that is not UTF-8, which would fail
+                # later in a compute kernel; full validation catches it here.
+                table.validate(full=True)
+                yield table
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(
+                f"{shown_path(path)}: cannot read row group {group} ({reason(error)}); "
+                "the file may be truncated or corrupt."
+            ) from None
+
+    def _file_tables(
+        self, path: str, columns: list[str], groups: int, batch_rows: int
+    ) -> Iterator[pa.Table]:
+        for group in range(groups):
+            yield from self._row_group_tables(path, columns, group, batch_rows)
+
+    def chunks(
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
+    ) -> Iterator[Chunk]:
+        wanted = [self._positions[name] for name in columns]
+        for path, partition in self.files:
+            parquet = self._open(path)
+            file_columns = self._file_columns(parquet, path, partition, wanted)
+            tables = self._file_tables(path, file_columns, parquet.num_row_groups, chunk_size)
+            if default_workers() > 1:  # the next batches decode while this one is scored
+                tables = read_ahead(tables, ahead=AHEAD)
+            rows_before = 0
+            for table in tables:
+                yield Chunk(
+                    path, rows_before + 1, _with_partition(table, partition, wanted, columns)
+                )
+                rows_before += table.num_rows
+
+    def _file_columns(
+        self, parquet: pq.ParquetFile, path: str, partition: dict[str, object], wanted: list[str]
+    ) -> list[str]:
+        """The wanted columns stored in this file (partition keys are not)."""
+        file_columns = [name for name in wanted if name not in partition]
+        names = self._schema(parquet, path).names
+        missing = [n for n in file_columns if n not in names]
+        if missing:
+            raise InputError(
+                f"{path} has no column {missing[0]!r}, unlike {self.files[0][0]}; "
+                "every file of a dataset needs the columns bce reads."
+            )
+        return file_columns
+
+    def row_group_sizes(self, file_index: int, columns: Sequence[str]) -> list[int]:
+        """Rows in each row group of one file, from its footer, after the checks
+        ``chunks`` makes before reading it (to split a pass into row groups)."""
+        path, partition = self.files[file_index]
+        parquet = self._open(path)
+        self._file_columns(parquet, path, partition, [self._positions[n] for n in columns])
+        try:
+            metadata = parquet.metadata
+            return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        except (pa.ArrowException, OSError) as error:
+            raise InputError(
+                f"{shown_path(path)}: cannot read the Parquet footer ({reason(error)}); "
+                "the file may be truncated or corrupt."
+            ) from None
+
+    def row_group_chunks(
+        self,
+        file_index: int,
+        group: int,
+        first_row: int,
+        columns: Sequence[str],
+        chunk_size: int,
+    ) -> Iterator[Chunk]:
+        """The chunks ``chunks`` yields for one row group, read on its own (a partition
+        of a distributed pass); ``first_row`` is its first row's number in the file."""
+        path, partition = self.files[file_index]
+        wanted = [self._positions[name] for name in columns]
+        file_columns = self._file_columns(self._open(path), path, partition, wanted)
+        row = first_row
+        for table in self._row_group_tables(path, file_columns, group, chunk_size):
+            yield Chunk(path, row, _with_partition(table, partition, wanted, columns))
+            row += table.num_rows
+
+
+def _with_partition(
+    table: pa.Table, partition: dict[str, object], wanted: list[str], columns: Sequence[str]
+) -> pa.Table:
+    """A row group's table with its hive partition keys as columns, named as asked."""
+    for name, value in partition.items():
+        table = table.append_column(name, pa.array([value] * table.num_rows))
+    return table.select(wanted).rename_columns(list(columns))
+
+
+def _dataset_error(path: str, error: BaseException | None) -> InputError:
+    """Why a folder is not a Parquet dataset, naming a file that is in the way."""
+    if filesystems.is_url(path):
+        return filesystems.dataset_error(path, error)
+    files: list[str] = []
+    for folder, _, names in os.walk(path):
+        # pyarrow skips hidden and underscore files too (_SUCCESS, .crc).
+        files += [os.path.join(folder, n) for n in sorted(names) if not n.startswith((".", "_"))]
+    parquet: list[str] = []
+    others: list[str] = []
+    for file in files[:1000]:  # enough to say why; a huge folder is not read twice
+        try:
+            with open(file, "rb") as stream:
+                is_parquet = stream.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+        except OSError as cause:
+            return InputError(f"{file}: cannot read it ({reason(cause)}).")
+        (parquet if is_parquet else others).append(file)
+    if not parquet:
+        held = ""
+        if others:
+            more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+            held = f" (it holds {os.path.relpath(others[0], path)}{more})"
+        return InputError(
+            f"{path} is a folder with no Parquet files in it{held}; bce reads a folder as "
+            "a Parquet dataset, so pass CSV files by name."
+        )
+    if others:
+        return InputError(
+            f"{path}: {os.path.relpath(others[0], path)} is not a Parquet file. bce reads a "
+            "folder as a Parquet dataset: move other files out, or pass files by name."
+        )
+    why = reason(error) if error is not None else "no readable files"
+    return InputError(f"{path}: cannot read the Parquet dataset ({why}).")
