@@ -66,3 +66,14 @@ def test_the_table_imports_only_the_standard_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("fmt", INPUT_FORMATS)
+def test_every_input_format_names_its_reader_class(fmt: str) -> None:
+    import importlib
+
+    from bcecli.io.formats import READERS
+
+    module, _, name = READERS[fmt].partition(":")
+    reader_class = getattr(importlib.import_module(module), name)
+    assert callable(reader_class.chunks) and callable(reader_class.close)

@@ -7,8 +7,16 @@ Standard library only: the CLI imports it at start-up to build its option choice
 
 from __future__ import annotations
 
-# What a FILE argument or standard input can be read as (--input-format).
-INPUT_FORMATS = ("csv", "tsv", "parquet")
+# Each readable format and the class that reads it ("module:Class", imported only when
+# a source of that format is read): what a FILE argument or standard input can be read
+# as (--input-format). A new input format is a row here and in EXTENSIONS, its reader
+# module, and its name in the report schema's enum.
+READERS = {
+    "csv": "bcecli.io.csv_reader:CsvReader",
+    "tsv": "bcecli.io.csv_reader:CsvReader",
+    "parquet": "bcecli.io.parquet_reader:ParquetReader",
+}
+INPUT_FORMATS = tuple(READERS)
 # What ``bce rows`` can write (--output-format).
 OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")
 # An in-memory table, DataFrame or arrays given to the Python API.

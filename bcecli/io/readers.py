@@ -6,8 +6,10 @@ what they share is in ``reader_base`` and is importable from here too.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Sequence
 
+from bcecli.io.formats import READERS
 from bcecli.io.reader_base import Chunk, Reader, slice_rows
 from bcecli.io.sources import Source
 
@@ -17,13 +19,10 @@ __all__ = ["Chunk", "LazyReader", "Reader", "open_reader", "slice_rows"]
 def open_reader(source: Source, *, no_header: bool = False) -> Reader:
     """Open a source and read its column names; nothing else is read yet."""
     # Each format's module is imported only when a source of that format is read.
-    if source.format == "parquet":
-        from bcecli.io.parquet_reader import ParquetReader
-
-        return ParquetReader(source, no_header=no_header)
-    from bcecli.io.csv_reader import CsvReader
-
-    return CsvReader(source, no_header=no_header)
+    module, _, name = READERS[source.format].partition(":")
+    reader_class = getattr(importlib.import_module(module), name)
+    reader: Reader = reader_class(source, no_header=no_header)
+    return reader
 
 
 class LazyReader:
