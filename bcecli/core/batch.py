@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
 
 from bcecli.core.accumulate import ChunkLosses, GroupSums, chunk_sums
+from bcecli.core.cached import cached
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
@@ -77,14 +77,14 @@ class Batch:
         original = indices if self.valid is None else np.flatnonzero(self.valid)[indices]
         return [self.first_row + int(i) for i in original]
 
-    @cached_property
+    @cached
     def group_sums(self) -> list[GroupSums]:
         """Exact sums per group (one entry, the whole batch, without --by)."""
         if self.group_ids is None:
             return chunk_sums(self.values)
         return chunk_sums(self.values, self.group_ids, len(self.group_keys))
 
-    @cached_property
+    @cached
     def total_sums(self) -> GroupSums:
         """Exact sums of the whole batch: the groups' sums added (exactly)."""
         parts = self.group_sums

