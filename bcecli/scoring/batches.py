@@ -19,7 +19,7 @@ from bcecli.core.accumulate import ChunkLosses, compute_losses
 from bcecli.core.batch import Batch, GroupKey, InputRef
 from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
 from bcecli.errors import InvalidRowError
-from bcecli.io.arrays import numeric_values
+from bcecli.io.arrays import null_mask, numeric_values
 from bcecli.io.columns import Columns
 from bcecli.io.compute import pc
 from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
@@ -147,25 +147,56 @@ class ArrowKept:
 
 
 def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[IntArray, list[GroupKey]]:
-    """Per-row ids into a list of distinct group keys (tuples of Python values)."""
-    dictionaries = []
-    codes: npt.NDArray[np.int64] | None = None
-    for name in by:
-        encoded = pc.dictionary_encode(as_array(table.column(name)), null_encoding="encode")
-        dictionaries.append(encoded.dictionary.to_pylist())
-        # null_encoding="encode" leaves no null index: the buffer is every row's code.
-        indices = numeric_values(encoded.indices).astype(np.int64)
-        codes = indices if codes is None else codes * len(dictionaries[-1]) + indices
-    assert codes is not None
-    if len(by) == 1:
-        # The dictionary is already the distinct keys: no sort needed.
-        return codes.astype(np.intp), [(value,) for value in dictionaries[0]]
-    unique, inverse = np.unique(codes, return_inverse=True)
-    keys = []
-    for code in unique.tolist():
-        parts = []
-        for dictionary in reversed(dictionaries):
-            code, index = divmod(code, len(dictionary))
-            parts.append(dictionary[index])
-        keys.append(tuple(reversed(parts)))
-    return np.asarray(inverse, dtype=np.intp).reshape(-1), keys
+    """Per-row ids into a list of distinct group keys (tuples of Python values).
+
+    Only keys some row holds are listed, and a missing value is the key ``None``,
+    whatever the column's Arrow encoding.
+    """
+    codes, keys = _column_codes(table.column(by[0]))
+    combined = codes
+    group_keys: list[GroupKey] = [(value,) for value in keys]
+    for name in by[1:]:
+        codes, keys = _column_codes(table.column(name))
+        combined = combined * len(keys) + codes
+        # Renumbered after each column, the codes stay below rows * distinct values:
+        # a product over all columns could overflow int64.
+        unique, inverse = np.unique(combined, return_inverse=True)
+        group_keys = [
+            group_keys[code // len(keys)] + (keys[code % len(keys)],) for code in unique.tolist()
+        ]
+        combined = np.asarray(inverse, dtype=np.int64).reshape(-1)
+    return combined.astype(np.intp), group_keys
+
+
+def _column_codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """Each row's index into the column's distinct values, which are plain Python
+    values, ``None`` for missing."""
+    array = as_array(column)
+    if pa.types.is_dictionary(array.type):
+        return _dictionary_codes(array)
+    encoded = pc.dictionary_encode(array, null_encoding="encode")
+    # null_encoding="encode" leaves no null index: the buffer is every row's code.
+    return numeric_values(encoded.indices).astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _dictionary_codes(array: pa.DictionaryArray) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    # dictionary_encode returns a dictionary array as it is: a missing value may then be
+    # a null index (over any buffer value), a null entry, or both, and entries may repeat
+    # or be unused (a category no row holds). Encode the entries, then map the indices.
+    entries = pc.dictionary_encode(array.dictionary, null_encoding="encode")
+    values: list[Any] = entries.dictionary.to_pylist()
+    if None not in values:
+        values.append(None)
+    lookup = np.append(
+        numeric_values(entries.indices).astype(np.int64), np.int64(values.index(None))
+    )
+    indices = numeric_values(array.indices).astype(np.int64)
+    missing = null_mask(array.indices)
+    if missing is not None:
+        indices = np.where(missing, len(lookup) - 1, indices)
+    codes = lookup[indices]
+    used = np.bincount(codes, minlength=len(values)) > 0
+    if used.all():
+        return codes, values
+    renumbered = np.cumsum(used) - 1
+    return renumbered[codes], [value for value, held in zip(values, used) if held]
