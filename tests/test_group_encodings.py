@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -65,16 +64,27 @@ def pandas_unused_category(path: Path) -> None:
     frame().assign(segment=segment).to_parquet(path)
 
 
+# polars is imported where it is used: a module-level import would grow the test
+# process, whose peak RSS every child process inherits (tests/test_chunk_size.py
+# measures a child's).
+
+
 def polars_categorical(path: Path) -> None:
+    import polars as pl
+
     pl.from_pandas(frame()).with_columns(pl.col("segment").cast(pl.Categorical)).write_parquet(path)
 
 
 def polars_enum(path: Path) -> None:
+    import polars as pl
+
     kind = pl.Enum(["c", "b", "a", "never"])
     pl.from_pandas(frame()).with_columns(pl.col("segment").cast(kind)).write_parquet(path)
 
 
 def polars_large_string(path: Path) -> None:
+    import polars as pl
+
     pl.from_pandas(frame()).write_parquet(path)
 
 
