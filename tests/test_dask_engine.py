@@ -83,6 +83,28 @@ def test_hive_dataset_matches(bce: Any, scheduler: str) -> None:
     assert_same(bce, scheduler, dataset, "--by", "segment", "--worst", "100")
 
 
+def test_hive_dataset_with_keys_in_the_files_matches(
+    bce: Any, scheduler: str, tmp_path: Path
+) -> None:
+    # polars stores each partition key in the files too; row groups are read one by one.
+    import polars as pl
+
+    dataset = tmp_path / "ds"
+    frame = pl.read_parquet(SAMPLE / "preds.parquet")
+    frame.write_parquet(dataset, partition_by="segment", row_group_size=700)
+    args = ("-w", "weight", "--by", "segment", "--worst", "5", "--keep", "segment")
+    assert_same(bce, scheduler, dataset, *args, "--chunk-size", "300")
+    # A file whose column disagrees with its folder stops both engines the same way.
+    part = next((dataset / "segment=email").glob("*.parquet"))
+    table = pq.read_table(part)
+    wrong = pa.array(["email"] * (table.num_rows - 1) + ["web"], pa.large_string())
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("segment"), "segment", wrong), part
+    )
+    run = assert_same(bce, scheduler, dataset, *args, code=2)
+    assert run.stderr.startswith(f"Error: {part} row {table.num_rows}: segment = 'web', but")
+
+
 def test_table_format_and_gate_match(bce: Any, scheduler: str) -> None:
     local, dask = both(bce, scheduler, SAMPLE / "preds.parquet", "--max-loss", "0.1")
     assert local.exit_code == 1

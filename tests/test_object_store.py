@@ -111,6 +111,20 @@ def test_a_hive_partitioned_prefix_is_one_dataset(bce: Any, s3: str, prefix: str
     same_but_paths(remote, report(bce, DATASET, *args), {f"{s3}/ds/": f"{DATASET}/"})
 
 
+def test_a_prefix_whose_files_hold_the_partition_key_too(bce: Any, s3: str, tmp_path: Path) -> None:
+    import polars as pl
+
+    local = tmp_path / "polars"
+    pl.read_parquet(SAMPLE / "preds.parquet").write_parquet(local, partition_by="segment")
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    for path in sorted(local.rglob("*.parquet")):
+        client.upload_file(str(path), BUCKET, f"polars/{path.relative_to(local).as_posix()}")
+    args = ("-w", "weight", "--by", "segment", "--worst", "5", "--keep", "segment")
+    remote = report(bce, f"{s3}/polars/", *args)
+    remote["inputs"][0]["path"] = str(local)
+    same_but_paths(remote, report(bce, local, *args), {f"{s3}/polars/": f"{local}/"})
+
+
 def test_the_table_names_dataset_objects_under_their_prefix(bce: Any, s3: str) -> None:
     run = bce("score", f"{s3}/ds/", "--worst", "100")
     assert run.exit_code == 0, run.stderr

@@ -1,4 +1,5 @@
-"""Parquet: a file, or a folder of them (a dataset, hive partitions allowed).
+"""Parquet: a file, or a folder of them (a dataset, hive partitions allowed, their keys
+stored in the files too or not).
 
 Each row group is decoded in record batches of at most chunk-size rows, so the chunk
 size bounds what is held decoded, however large the row groups. Each row group is
@@ -12,17 +13,21 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import pyarrow as pa
 
 from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
+from bcecli.io.compute import pc
+from bcecli.io.convert import as_array
 from bcecli.io.parallel import default_workers, read_ahead
 from bcecli.io.reader_base import Chunk, reason
 from bcecli.io.sniff import PARQUET_MAGIC, looks_like_text
 from bcecli.io.sources import Source
 
 if TYPE_CHECKING:
+    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
 # Local column data is read through a buffer this size, not a column chunk at a time
@@ -30,6 +35,8 @@ if TYPE_CHECKING:
 READ_BUFFER = 1 << 20
 # Batches decoded ahead of the one being scored.
 AHEAD = 2
+# The folder name of a missing partition key (Hive's, which pyarrow and polars write).
+NULL_FOLDER = "__HIVE_DEFAULT_PARTITION__"
 
 
 class ParquetReader:
@@ -39,13 +46,15 @@ class ParquetReader:
         self.source = source
         # Standard input or a pipe path, held whole: Parquet needs to seek.
         self._in_memory: pa.Buffer | None = None
-        self.files: list[tuple[str, dict[str, object]]] = self._list_files()
+        # Partition keys whose every folder value is an integer: they become int columns,
+        # as pyarrow infers them, where the files do not hold them.
+        self._integer_keys: frozenset[str] = frozenset()
+        # Each file with its partition keys as its folders spell them (None: missing).
+        self.files: list[tuple[str, dict[str, str | None]]] = self._list_files()
         first_path = self.files[0][0]
         schema = self._schema(self._open(first_path), first_path)
-        partition_names = list(self.files[0][1])
-        self.column_names = list(schema.names) + [
-            name for name in partition_names if name not in schema.names
-        ]
+        partition_names = [name for name in self.files[0][1] if name not in schema.names]
+        self.column_names = list(schema.names) + partition_names
         if no_header:
             self.column_names = [str(i) for i in range(1, len(self.column_names) + 1)]
             self._positions = dict(zip(self.column_names, list(schema.names) + partition_names))
@@ -55,7 +64,7 @@ class ParquetReader:
     def close(self) -> None:
         self._in_memory = None
 
-    def _list_files(self) -> list[tuple[str, dict[str, object]]]:
+    def _list_files(self) -> list[tuple[str, dict[str, str | None]]]:
         path = self.source.path
         if self.source.is_stdin:
             self._in_memory = pa.py_buffer(sys.stdin.buffer.read())
@@ -70,24 +79,43 @@ class ParquetReader:
                     raise InputError(f"{path}: cannot read ({reason(error)}).") from None
             return [(path, {})]
         import pyarrow.dataset as ds
+        import pyarrow.fs as pafs
 
         try:
             if filesystems.is_url(path):
                 where = filesystems.locate(path)
-                dataset = ds.dataset(
-                    where.path, filesystem=where.filesystem, format="parquet", partitioning="hive"
-                )
+                filesystem, base = where.filesystem, where.path
             else:
-                dataset = ds.dataset(path, format="parquet", partitioning="hive")
+                filesystem = pafs.LocalFileSystem()
+                base = filesystem.normalize_path(path)
+            options = ds.FileSystemFactoryOptions(partition_base_dir=base)
+            options.partitioning_factory = ds.HivePartitioning.discover()
+            factory = ds.FileSystemDatasetFactory(
+                filesystem, pafs.FileSelector(base, recursive=True), ds.ParquetFileFormat(), options
+            )
+            # Listed without merging the files' schemas with the keys' types: a key the
+            # files hold too (polars writes it, as large_string) clashes with the string
+            # or int32 pyarrow infers from folder names. Keys are kept as the folders
+            # spell them (pyarrow decodes them and reads the missing-value name); each
+            # file's own schema is read as the file is.
+            listed = factory.finish(pa.schema([]))
+            names = dict.fromkeys(
+                unquote(part.partition("=")[0])
+                for fragment in listed.get_fragments()
+                for part in fragment.path.split("/")[:-1]
+                if "=" in part
+            )
+            dataset = factory.finish(pa.schema([(name, pa.string()) for name in names]))
             fragments = sorted(dataset.get_fragments(), key=lambda f: f.path)
-            files = [
-                (self._shown(f.path), dict(ds.get_partition_keys(f.partition_expression)))
-                for f in fragments
-            ]
+            if fragments:
+                # Read here, a first file that is not Parquet is explained by _dataset_error.
+                _ = fragments[0].physical_schema
+            files = [(self._shown(f.path), _partition_keys(f, names)) for f in fragments]
         except (pa.ArrowException, OSError) as error:
             raise _dataset_error(path, error) from None
         if not files:
             raise _dataset_error(path, None)
+        self._integer_keys = _integer_keys(files)
         return files
 
     def _shown(self, path: str) -> str:
@@ -186,16 +214,23 @@ class ParquetReader:
             rows_before = 0
             for table in tables:
                 yield Chunk(
-                    path, rows_before + 1, _with_partition(table, partition, wanted, columns)
+                    path,
+                    rows_before + 1,
+                    self._with_partition(table, path, rows_before + 1, partition, wanted, columns),
                 )
                 rows_before += table.num_rows
 
     def _file_columns(
-        self, parquet: pq.ParquetFile, path: str, partition: dict[str, object], wanted: list[str]
+        self,
+        parquet: pq.ParquetFile,
+        path: str,
+        partition: dict[str, str | None],
+        wanted: list[str],
     ) -> list[str]:
-        """The wanted columns stored in this file (partition keys are not)."""
-        file_columns = [name for name in wanted if name not in partition]
+        """The wanted columns stored in this file: a partition key too where the file
+        holds it (its values are then checked against the folder's)."""
         names = self._schema(parquet, path).names
+        file_columns = [name for name in wanted if name in names or name not in partition]
         missing = [n for n in file_columns if n not in names]
         if missing:
             raise InputError(
@@ -234,17 +269,90 @@ class ParquetReader:
         file_columns = self._file_columns(self._open(path), path, partition, wanted)
         row = first_row
         for table in self._row_group_tables(path, file_columns, group, chunk_size):
-            yield Chunk(path, row, _with_partition(table, partition, wanted, columns))
+            yield Chunk(
+                path, row, self._with_partition(table, path, row, partition, wanted, columns)
+            )
             row += table.num_rows
 
+    def _with_partition(
+        self,
+        table: pa.Table,
+        path: str,
+        first_row: int,
+        partition: dict[str, str | None],
+        wanted: list[str],
+        columns: Sequence[str],
+    ) -> pa.Table:
+        """A row group's table with its hive partition keys as columns, named as asked:
+        a key the file holds is its column, which must agree with the folder."""
+        for name, text in partition.items():
+            if name in table.column_names:
+                _check_folder(table.column(name), name, text, path, first_row)
+                continue
+            value = int(text) if text is not None and name in self._integer_keys else text
+            table = table.append_column(name, pa.array([value] * table.num_rows))
+        return table.select(wanted).rename_columns(list(columns))
 
-def _with_partition(
-    table: pa.Table, partition: dict[str, object], wanted: list[str], columns: Sequence[str]
-) -> pa.Table:
-    """A row group's table with its hive partition keys as columns, named as asked."""
-    for name, value in partition.items():
-        table = table.append_column(name, pa.array([value] * table.num_rows))
-    return table.select(wanted).rename_columns(list(columns))
+
+def _partition_keys(fragment: ds.Fragment, names: dict[str, None]) -> dict[str, str | None]:
+    """A file's partition keys, in the folders' order, as the folders spell them."""
+    import pyarrow.dataset as ds
+
+    keys = ds.get_partition_keys(fragment.partition_expression)
+    return {name: keys[name] for name in names if name in keys}
+
+
+def _integer_keys(files: list[tuple[str, dict[str, str | None]]]) -> frozenset[str]:
+    """The keys whose every folder value reads as a 32-bit integer (pyarrow's inference)."""
+    values: dict[str, list[str]] = {}
+    for _, partition in files:
+        for name, text in partition.items():
+            values.setdefault(name, [])
+            if text is not None:
+                values[name].append(text)
+    integers = []
+    for name, texts in values.items():
+        try:
+            pc.cast(pa.array(texts, pa.string()), pa.int32())
+        except pa.ArrowException:
+            continue
+        if texts:
+            integers.append(name)
+    return frozenset(integers)
+
+
+def _check_folder(
+    column: pa.ChunkedArray, name: str, text: str | None, path: str, first_row: int
+) -> None:
+    """Raise when a partition key stored in a file differs from its folder's value."""
+    array = as_array(column)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    differs = _differs(array, text)
+    if not pc.any(differs).as_py():
+        return
+    index = pc.index(differs, True).as_py()
+    folder = f"{name}={NULL_FOLDER if text is None else text}"
+    raise InputError(
+        f"{shown_path(path)} row {first_row + index}: {name} = {array[index].as_py()!r}, "
+        f"but the file's folder says {folder}; correct the value, or write the row to the "
+        "folder of its value."
+    )
+
+
+def _differs(array: pa.Array, text: str | None) -> pa.BooleanArray:
+    """Where a column's values are not the folder's ``text`` (None: missing)."""
+    if text is None:
+        return pc.is_valid(array)
+    try:
+        # The folder's text read as the column's type: "01" is 1, "2024-01-31" a date.
+        expected = pa.scalar(text).cast(array.type)
+    except pa.ArrowException:
+        try:
+            array, expected = pc.cast(array, pa.string()), pa.scalar(text)
+        except pa.ArrowException:
+            return pa.repeat(True, len(array))  # no value of this type spells it
+    return pc.fill_null(pc.not_equal(array, expected), True)
 
 
 def _dataset_error(path: str, error: BaseException | None) -> InputError:
