@@ -188,8 +188,10 @@ def test_keys_in_some_files_only_and_positional_names(bce: Any, tmp_path: Path) 
     ],
 )
 # string is the type folder names suggest: the old reader merged it and then never
-# looked at the files' values; large_string is polars'.
-@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()], ids=str)
+# looked at the files' values; large_string is polars'; a dictionary, pandas'.
+@pytest.mark.parametrize(
+    "kind", [pa.string(), pa.large_string(), pa.dictionary(pa.int32(), pa.string())], ids=str
+)
 def test_a_key_that_disagrees_with_its_folder_is_an_error(
     bce: Any,
     tmp_path: Path,
@@ -227,3 +229,13 @@ def test_an_integer_key_that_disagrees_is_an_error(bce: Any, tmp_path: Path) -> 
     run = bce("score", dataset, "--by", "k")
     assert run.exit_code == 2
     assert f"{dataset / 'k=1' / 'part-0.parquet'} row 2: k = 2, but" in run.stderr
+
+
+def test_a_key_no_folder_name_can_spell_is_an_error(bce: Any, tmp_path: Path) -> None:
+    # Bytes that are not text: neither read as the folder's text nor written as text.
+    dataset = _hand_written(
+        tmp_path / "ds", {"segment=a": _rows([1], [0.9], segment=pa.array([b"\xff"]))}
+    )
+    run = bce("score", dataset, "--by", "segment")
+    assert run.exit_code == 2
+    assert "row 1: segment = b'\\xff', but the file's folder says segment=a;" in run.stderr
