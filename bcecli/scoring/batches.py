@@ -165,7 +165,7 @@ def group_ids(table: pa.Table, by: tuple[str, ...]) -> tuple[IntArray, list[Grou
             group_keys[code // len(keys)] + (keys[code % len(keys)],) for code in unique.tolist()
         ]
         combined = np.asarray(inverse, dtype=np.int64).reshape(-1)
-    return combined.astype(np.intp), group_keys
+    return combined.astype(np.intp, copy=False), group_keys
 
 
 def _column_codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[Any]]:
