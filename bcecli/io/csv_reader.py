@@ -24,7 +24,7 @@ from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.reader_base import Chunk, reason, slice_rows
-from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8
+from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
 
 # A block's bytes: the chunk size times the rows' length, as the first read shows it,
@@ -121,6 +121,11 @@ class CsvReader:
                 f"{self.name} is not UTF-8 text; convert it to UTF-8 "
                 "(for example with iconv) or pass a Parquet file."
             ) from None
+        if looks_like_json(text):
+            raise InputError(
+                f"{self.name} holds JSON Lines, not delimited text, and JSON Lines is not "
+                "a supported input format yet; convert it to CSV or Parquet."
+            )
         delimiter = self.source.delimiter
         try:
             fields = next(csv.reader([text], delimiter=delimiter), [])
