@@ -250,6 +250,10 @@ class BlockParser:
         return pacsv.ConvertOptions(
             include_columns=self.columns,
             column_types=types,
+            # Only words are booleans: pyarrow's default also takes 1 and 0, so a
+            # block of 1, 0 and true would turn the true into a 1.
+            true_values=["true", "True", "TRUE"],
+            false_values=["false", "False", "FALSE"],
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,

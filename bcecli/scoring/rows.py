@@ -104,7 +104,8 @@ def iter_row_losses(
             )
             # Chunks are validated and scored on the pool, and come back in order.
             workers = scoring_workers(settings, reader, streaming=True)
-            outcomes = ordered_map(work, chunks, workers=workers)
+            ordered = validator.in_row_order(chunks)
+            outcomes = ordered_map(work, ordered, workers=workers)
             try:
                 for outcome in outcomes:
                     if isinstance(outcome, BceError):
@@ -115,6 +116,7 @@ def iter_row_losses(
             finally:
                 # Here, not in the garbage collector (see scoring.passes.score_chunks).
                 close_iterator(outcomes)
+                close_iterator(ordered)
                 close_iterator(chunks)
 
 
