@@ -16,7 +16,7 @@ from bcecli.errors import UsageError
 from bcecli.gate import Gates, Increase, parse_max_increase
 from bcecli.io.columns import ColumnSpec
 from bcecli.io.formats import MEMORY_FORMAT
-from bcecli.io.readers import Chunk, LazyReader, Reader, slice_rows
+from bcecli.io.readers import Chunk, LazyReader, Reader, column_keys, slice_rows
 from bcecli.io.sources import Source, make_sources
 from bcecli.report.baseline import load_baseline
 from bcecli.report.model import Report, build_report
@@ -37,6 +37,8 @@ class TableReader:
             renamed = [str(i) for i in range(1, len(self.column_names) + 1)]
             self.table = table.rename_columns(renamed)
             self.column_names = renamed
+        # Columns by position: a repeated name is ambiguous to select().
+        self._index = {key: i for i, key in enumerate(column_keys(self.column_names))}
 
     def chunks(
         self,
@@ -45,7 +47,8 @@ class TableReader:
         float_columns: Sequence[str] = (),
         text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
-        projected = self.table.select(list(columns))
+        projected = self.table.select([self._index[key] for key in columns])
+        projected = projected.rename_columns(list(columns))
         for offset, piece in slice_rows(projected, chunk_size):
             yield Chunk(MEMORY, offset + 1, piece)
 
@@ -261,6 +264,13 @@ def _to_table(source: Any) -> pa.Table:
     if isinstance(source, pa.RecordBatch):
         return pa.Table.from_batches([source])
     if _is_dataframe(source):
+        names = [str(name) for name in source.columns]
+        keys = column_keys(names)
+        if keys != names:
+            # pyarrow refuses repeated names: convert under distinct ones, then name the
+            # columns back, so scoring can say which name repeats.
+            table = pa.Table.from_pandas(source.set_axis(keys, axis=1), preserve_index=False)
+            return table.rename_columns(names)
         return pa.Table.from_pandas(source, preserve_index=False)
     raise UsageError(
         f"Cannot score a {type(source).__name__}: pass a path, a DataFrame, a pyarrow Table "

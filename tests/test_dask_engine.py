@@ -242,3 +242,24 @@ def test_the_api_scores_on_dask_with_the_local_report(scheduler: str) -> None:
     remote = bcecli.score(paths, engine="dask", scheduler=scheduler, **options)
     assert remote.to_dict() == local.to_dict()
     assert remote.metrics["rows"] == 20_000
+
+
+def test_the_label_rule_is_learned_across_partitions(
+    bce: Any, scheduler: str, tmp_path: Path
+) -> None:
+    # No label of the first file settles the rule; the second's "false" makes the
+    # column true/false, so the 1 in the third file is invalid, as in one local pass.
+    first = write_csv(tmp_path / "a.csv", "label,prob", [",0.9", "maybe,0.8"])
+    second = write_csv(tmp_path / "b.csv", "label,prob", ["false,0.7", "true,0.2"])
+    third = write_csv(tmp_path / "c.csv", "label,prob", ["true,0.3", "1,0.4"])
+    document = assert_same(bce, scheduler, first, second, third, "--on-invalid", "skip").json()
+    assert (document["metrics"]["rows"], document["metrics"]["skipped"]) == (3, 3)
+    run = assert_same(bce, scheduler, second, third, code=2)
+    assert "c.csv row 2: label = '1' is not true or false" in run.stderr
+    # Row groups of one Parquet file alike: none settles it in the first.
+    labels = pa.array([None] * 300 + ["true", "false"] * 150 + ["0", "1"] * 150, pa.string())
+    data = tmp_path / "labels.parquet"
+    table = pa.table({"label": labels, "prob": np.linspace(0.01, 0.99, 900)})
+    pq.write_table(table, data, row_group_size=300)
+    document = assert_same(bce, scheduler, data, "--on-invalid", "skip").json()
+    assert (document["metrics"]["rows"], document["metrics"]["skipped"]) == (300, 600)

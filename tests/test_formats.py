@@ -13,6 +13,7 @@ import click
 import pytest
 
 from bcecli.cli import cli
+from bcecli.errors import InputError
 from bcecli.io.formats import (
     EXTENSIONS,
     INPUT_FORMATS,
@@ -54,8 +55,11 @@ def test_inputs_and_outputs_read_the_extension_table(suffix: str, tmp_path: Path
     assert output_format(f"out{suffix}.GZ", None) == fmt  # compression is taken off first
     path = tmp_path / f"in{suffix.upper()}"
     path.touch()
-    expected = fmt if fmt in INPUT_FORMATS else "csv"  # other formats are read as CSV
-    assert make_sources([str(path)])[0].format == expected
+    if fmt in INPUT_FORMATS:
+        assert make_sources([str(path)])[0].format == fmt
+    else:  # an output-only format (JSON Lines) is refused as an input, never read as CSV
+        with pytest.raises(InputError, match="not a supported input format"):
+            make_sources([str(path)])
 
 
 def test_the_table_imports_only_the_standard_library() -> None:

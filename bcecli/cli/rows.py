@@ -81,7 +81,11 @@ def rows(
     written = 0
     with open_sink(output, fmt, sys.stdout.buffer) as sink:
         table = iter_row_losses(
-            readers, settings, counts=counts, passthrough_text=fmt in ("csv", "tsv")
+            readers,
+            settings,
+            counts=counts,
+            passthrough_text=fmt in ("csv", "tsv"),
+            distinct_names=fmt == "ndjson",
         )
         for count in write_rows(sink, table, parallel=not _reads_stdin(readers)):
             written += count

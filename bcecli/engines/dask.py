@@ -28,6 +28,7 @@ from bcecli.errors import (
 if TYPE_CHECKING:
     from bcecli.core.state import ScoreState
     from bcecli.io.columns import Columns
+    from bcecli.io.convert import LabelRule
     from bcecli.io.parquet_reader import ParquetReader
     from bcecli.io.sources import Source
     from bcecli.scoring.inputs import ScoreResult
@@ -198,16 +199,16 @@ def _plan(
             continue
         break
 
-    negatives: list[str | None] = [None] * len(partitions)
-    if settings.pos_label is not None and partitions:
-        negatives = _starting_negatives(client, partitions, readers, columns, settings)
+    rules: list[LabelRule] = []
+    if partitions:
+        rules = _starting_rules(client, partitions, readers, columns, settings)
     leaves: list[Leaf] = []
     if partitions:
         leaves = client.map(
             _score_partition,
             partitions,
             readers,
-            negatives,
+            rules,
             settings=settings,
             columns=columns,
             pure=False,
@@ -222,36 +223,38 @@ def _plan(
     return columns, leaves
 
 
-def _starting_negatives(
+def _starting_rules(
     client: Any,
     partitions: list[Partition],
     readers: list[Any],
     columns: Columns,
     settings: Settings,
-) -> list[str | None]:
-    """With --pos-label the negative class is the first other label in row order.
+) -> list[LabelRule]:
+    """The label rule each partition starts from, as one pass in row order learns it.
 
-    Each partition finds its own first other label (reading the label column only);
-    a partition then starts from the one its predecessors found, exactly as the
-    local engine's single label mapper would have.
+    The rule (0/1 or true/false, or --pos-label's negative class) comes from the
+    first label that settles it: a partition starts from the rule its predecessors
+    settled, or learns its own. The first partition usually settles it; only when it
+    does not are the others read (each up to its first settling label).
     """
-    firsts = client.gather(
-        client.map(
-            _first_other_label,
-            partitions,
-            readers,
-            settings=settings,
-            columns=columns,
-            pure=False,
+    undecided: LabelRule = (None, None)
+
+    def firsts(parts: list[Partition], shared: list[Any]) -> list[LabelRule]:
+        found: list[LabelRule] = client.gather(
+            client.map(_first_rule, parts, shared, settings=settings, columns=columns, pure=False)
         )
-    )
-    negatives: list[str | None] = []
-    known: str | None = None
-    for first in firsts:
-        negatives.append(known)
-        if known is None and first is not None:
-            known = first
-    return negatives
+        return found
+
+    found = firsts(partitions[:1], readers[:1])
+    if found[0] == undecided and len(partitions) > 1:
+        found += firsts(partitions[1:], readers[1:])
+    rules: list[LabelRule] = []
+    known = undecided
+    for index in range(len(partitions)):
+        rules.append(known)
+        if known == undecided and index < len(found):
+            known = found[index]
+    return rules
 
 
 def _reduce(client: Any, leaves: list[Leaf]) -> Leaf:
@@ -319,7 +322,7 @@ def _partition_chunks(
 def _score_partition(
     part: Partition,
     reader: ParquetReader | None,
-    negative: str | None,
+    rule: LabelRule,
     *,
     settings: Settings,
     columns: Columns,
@@ -332,7 +335,7 @@ def _score_partition(
     state = ScoreState(settings.state_config(columns))
     ref = InputRef(part.input_index, part.source.path, part.source.format)
     validator = ChunkValidator(columns, settings)
-    validator.labels.negative = negative
+    validator.labels.kind, validator.labels.negative = rule
     opened = None
     try:
         opened, chunks = _partition_chunks(part, reader, columns, settings, columns.needed)
@@ -346,11 +349,11 @@ def _score_partition(
     return {"state": state.to_state()}
 
 
-def _first_other_label(
+def _first_rule(
     part: Partition, reader: ParquetReader | None, *, settings: Settings, columns: Columns
-) -> str | None:
-    """The first label that is not --pos-label in this partition (None: none, or an
-    error the scoring pass will report in its place)."""
+) -> LabelRule:
+    """The label rule this partition settles on its own ((None, None): none, or an error
+    the scoring pass will report in its place)."""
     from bcecli.io.convert import LabelMapper
     from bcecli.scoring.inputs import close_iterator
 
@@ -359,16 +362,16 @@ def _first_other_label(
     try:
         opened, chunks = _partition_chunks(part, reader, columns, settings, [columns.label])
         for chunk in chunks:
-            mapper.convert(chunk.table.column(0))
-            if mapper.negative is not None:
+            mapper.learn(chunk.table.column(0))
+            if mapper.settled:
                 break
     except BceError:
-        return None
+        return None, None
     finally:
         close_iterator(chunks)  # stop its reading threads now, on this thread
         if opened is not None:
             opened.close()
-    return mapper.negative
+    return mapper.kind, mapper.negative
 
 
 def _rows_read(result: Result) -> int:

@@ -73,6 +73,17 @@ def resolve_columns(spec: ColumnSpec, available: Sequence[str], source: str) -> 
     weight = _find(spec.weight, available, source, "--weight") if spec.weight else None
     by = tuple(_find(name, available, source, "--by") for name in spec.by)
     keep = tuple(_find(name, available, source, "--keep") for name in spec.keep)
+    # A repeated name could mean either column: refuse it rather than pick one.
+    kind = "logit" if spec.logit else "probability"
+    roles = [
+        (label, "the label column"),
+        *[(name, f"the {kind} column") for name in predictions],
+    ]
+    if weight:
+        roles.append((weight, "the weight column"))
+    roles += [(name, "a --by column") for name in by] + [(name, "a --keep column") for name in keep]
+    for name, role in roles:
+        _check_unique(name, available, source, role)
     if label in predictions:
         raise UsageError(f"Column {label!r} cannot be both the label and a prediction.")
     if len(set(predictions)) != len(predictions):
@@ -90,7 +101,9 @@ def resolve_columns(spec: ColumnSpec, available: Sequence[str], source: str) -> 
 def _find(name: str, available: Sequence[str], source: str, option: str) -> str:
     if name in available:
         return name
-    folded = [column for column in available if column.casefold() == name.casefold()]
+    folded = list(
+        dict.fromkeys(column for column in available if column.casefold() == name.casefold())
+    )
     if len(folded) == 1:
         return folded[0]
     message = f"{shown_path(source)} has no column {name!r} (for {option})."
@@ -106,7 +119,9 @@ def _detect(
     known: Sequence[str], available: Sequence[str], source: str, what: str, option: str
 ) -> str:
     wanted = {name.casefold() for name in known}
-    found = [column for column in available if column.strip().casefold() in wanted]
+    found = list(
+        dict.fromkeys(column for column in available if column.strip().casefold() in wanted)
+    )
     if len(found) == 1:
         return found[0]
     if not found:
@@ -118,6 +133,21 @@ def _detect(
         f"{shown_path(source)} has several {what}-like columns ({_listing(found)}). "
         f"Name the one to use with {option}."
     )
+
+
+def _check_unique(name: str, available: Sequence[str], source: str, role: str) -> None:
+    if available.count(name) > 1:
+        raise ColumnError(
+            f"{shown_path(source)} has {repeats(name, available)}, so bce cannot tell which "
+            f"one is {role}; rename one of them."
+        )
+
+
+def repeats(name: str, available: Sequence[str]) -> str:
+    """``2 columns named 'prob' (columns 2 and 3)``: a repeated name and where it is."""
+    positions = [str(i) for i, column in enumerate(available, start=1) if column == name]
+    where = ", ".join(positions[:-1]) + " and " + positions[-1]
+    return f"{len(positions)} columns named {name!r} (columns {where})"
 
 
 def _delimiter_hint(names: Sequence[str]) -> str | None:

@@ -23,8 +23,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 _NUMBER = r"(?i)^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)\s*$"
-_TRUE = ("1", "1.0", "true", "t", "yes")
-_FALSE = ("0", "0.0", "false", "f", "no")
 
 
 def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -74,75 +72,165 @@ def to_float(
     return values, missing, unparsed
 
 
-class LabelMapper:
-    """Maps a label column to booleans (y = 1) and problem codes, chunk after chunk.
+# The two rules a label column can follow without --pos-label.
+NUMBERS = "0/1"
+BOOLEANS = "true/false"
+# A column's rule as learnt so far: (NUMBERS, BOOLEANS or None; with --pos-label, the
+# negative class or None). Plain data, so the Dask engine passes it between tasks.
+LabelRule = tuple[str | None, str | None]
 
-    Without ``pos_label``: 0/1 (as integers, floats or text), booleans and true/false.
-    With it: that value is positive and the first other value seen is the negative
-    class, so a third class is invalid wherever it appears.
+
+class LabelMapper:
+    """Maps a label column to booleans (y = 1) and problem codes by one rule per column.
+
+    Without ``pos_label`` the rule is 0/1 (numbers, or text such as ``1`` and ``0.0``)
+    or booleans (a boolean column, or the words true and false in any case), whichever
+    the column's first label that is one of those follows. With it, that value is
+    positive and the first other value is the negative class. Once settled, the rule
+    holds for the rest of the column, in every chunk and file: a label outside it (a
+    ``yes`` among 0/1, a third class) is invalid wherever it appears.
+
+    ``learn()`` settles the rule and must see the chunks in row order, on one thread;
+    ``convert()`` then runs on any thread. A chunk converted before the rule settles
+    held no label that could settle it, so it converts alike either way.
     """
 
     def __init__(self, pos_label: str | None = None) -> None:
         self.pos_label = pos_label
-        self.negative: str | None = None
+        self.negative: str | None = None  # with pos_label: the other class, once seen
+        self.kind: str | None = None  # without: NUMBERS or BOOLEANS, once seen
 
     @property
-    def expected(self) -> str:
-        if self.pos_label is None:
-            return "0 or 1 (pass --pos-label to name the positive class of text labels)"
-        if self.negative is None:
-            return f"one of two classes ({self.pos_label!r} is the positive one)"
-        return f"{self.pos_label!r} or {self.negative!r}"
+    def settled(self) -> bool:
+        return (self.kind if self.pos_label is None else self.negative) is not None
 
-    def convert(self, column: pa.Array | pa.ChunkedArray) -> tuple[BoolArray, Codes | None]:
-        array = as_array(column)
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
-        if (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)) and (
-            _valid_utf8(array)
-        ):
-            array = array.cast(pa.string())
-        if pa.types.is_decimal(array.type) and self.pos_label is None:
-            array = pc.cast(array.cast(pa.string()), pa.float64())  # 1.0 and 0.0 as numbers
-        missing = null_mask(array)
+    def expected(self, rule: LabelRule) -> str:
+        """What a label is not, under the rule a chunk was converted by (``convert``)."""
+        kind, negative = rule
         if self.pos_label is not None:
-            y, bad = self._with_pos_label(array)
-        elif pa.types.is_boolean(array.type):
-            y, bad = _filled_bool(array), None
-        elif is_numeric(array.type):
-            values = numeric_values(array)
-            y = values == 1
-            bad = ~(y | (values == 0))
-            if missing is not None:
-                y &= ~missing  # the buffer under a null holds anything
-        elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            folded = pc.utf8_lower(pc.utf8_trim_whitespace(array))
-            y = _filled_bool(pc.is_in(folded, value_set=_text_array(_TRUE)))
-            bad = ~(y | _filled_bool(pc.is_in(folded, value_set=_text_array(_FALSE))))
+            if negative is None:
+                return f"one of two classes ({self.pos_label!r} is the positive one)"
+            return f"{self.pos_label!r} or {negative!r}"
+        if kind == NUMBERS:
+            return "0 or 1, the classes of this column (its first valid label is a number)"
+        if kind == BOOLEANS:
+            return "true or false, the classes of this column (its first valid label is a boolean)"
+        return (
+            "0 or 1, nor true or false (pass --pos-label to name the positive class of text labels)"
+        )
+
+    def learn(self, column: pa.Array | pa.ChunkedArray) -> None:
+        """Settle the rule from this chunk's labels if it is not settled yet."""
+        if self.settled:
+            return
+        array = _label_array(column, self.pos_label)
+        if self.pos_label is not None:
+            comparable = _comparable(array, self.pos_label)
+            if comparable is not None:
+                text, pos_label = comparable
+                positive = _filled_bool(pc.equal(text, _text_array([pos_label])[0]))
+                others = pc.filter(text, bool_array(~positive)).drop_null()
+                if len(others):
+                    self.negative = str(others[0].as_py())
+            return
+        _, numbers, booleans = _classify(array, None)
+        fits = _either(len(array), numbers, booleans)
+        if fits.any():
+            first = int(np.argmax(fits))
+            self.kind = NUMBERS if numbers is not None and numbers[first] else BOOLEANS
+
+    def convert(
+        self, column: pa.Array | pa.ChunkedArray
+    ) -> tuple[BoolArray, Codes | None, LabelRule]:
+        """(y, problem codes, the rule applied): a label outside the rule is NOT_A_CLASS."""
+        array = _label_array(column, self.pos_label)
+        missing = null_mask(array)
+        # Read once: learn() may settle the rule on another thread meanwhile.
+        kind, negative = self.kind, self.negative
+        if self.pos_label is not None:
+            y, bad = self._with_pos_label(array, negative)
         else:
-            y = np.zeros(len(array), dtype=bool)
-            bad = np.ones(len(array), dtype=bool)
+            y, numbers, booleans = _classify(array, kind)
+            fits = numbers if kind == NUMBERS else booleans if kind == BOOLEANS else None
+            bad = np.ones(len(array), dtype=bool) if fits is None else ~fits
         if missing is not None and bad is not None:
             bad &= ~missing
         codes = _combine(len(array), missing, bad)
-        return y, codes
+        return y, codes, (kind, negative)
 
-    def _with_pos_label(self, array: pa.Array) -> tuple[BoolArray, BoolArray | None]:
+    def _with_pos_label(
+        self, array: pa.Array, negative: str | None
+    ) -> tuple[BoolArray, BoolArray | None]:
         comparable = _comparable(array, self.pos_label or "")
         if comparable is None:
             return np.zeros(len(array), dtype=bool), np.ones(len(array), dtype=bool)
         text, pos_label = comparable
         y = _filled_bool(pc.equal(text, _text_array([pos_label])[0]))
-        if self.negative is None:
-            # unique() keeps first appearances in order: the first other value seen
-            # becomes the negative class.
-            others = pc.unique(pc.filter(text, bool_array(~y))).drop_null()
-            if len(others):
-                self.negative = str(others[0].as_py())
-        if self.negative is None:
+        if negative is None:  # learn() saw no other class up to here
             return y, None
-        negative = _filled_bool(pc.equal(text, _text_array([self.negative])[0]))
-        return y, ~(y | negative)
+        other = _filled_bool(pc.equal(text, _text_array([negative])[0]))
+        return y, ~(y | other)
+
+
+def _label_array(column: pa.Array | pa.ChunkedArray, pos_label: str | None) -> pa.Array:
+    """One plain array of labels: dictionaries decoded, UTF-8 bytes as text, decimals
+    as numbers (with --pos-label they compare as text, see _comparable)."""
+    array = as_array(column)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)) and (
+        _valid_utf8(array)
+    ):
+        array = array.cast(pa.string())
+    if pa.types.is_decimal(array.type) and pos_label is None:
+        array = pc.cast(array.cast(pa.string()), pa.float64())  # 1.0 and 0.0 as numbers
+    return array
+
+
+def _classify(
+    array: pa.Array, kind: str | None
+) -> tuple[BoolArray, BoolArray | None, BoolArray | None]:
+    """(y, rows holding 0 or 1, rows holding true or false); None where no row can.
+
+    Text is looked at only for the rule ``kind`` once that is known (for both before
+    it is): parsed as numbers under 0/1, compared with the words under booleans.
+    Missing rows hold neither.
+    """
+    n = len(array)
+    missing = null_mask(array)
+    if pa.types.is_boolean(array.type):
+        valid = np.ones(n, dtype=bool) if missing is None else ~missing
+        return _filled_bool(array), None, valid
+    if is_numeric(array.type):
+        values = numeric_values(array)
+        y = values == 1
+        numbers = y | (values == 0)
+        if missing is not None:  # the buffer under a null holds anything
+            y &= ~missing
+            numbers &= ~missing
+        return y, numbers, None
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return np.zeros(n, dtype=bool), None, None  # nested, dates...: no rule takes them
+    y = np.zeros(n, dtype=bool)
+    numbers = booleans = None
+    if kind != BOOLEANS:
+        # Text that reads as the number 0 or 1 (1, 0.0, 1e0), as pyarrow's own type
+        # guess would read it in a block without other text.
+        values = to_float(array)[0]
+        y = values == 1
+        numbers = y | (values == 0)
+    if kind != NUMBERS:
+        folded = pc.utf8_lower(pc.utf8_trim_whitespace(array))
+        is_true = _filled_bool(pc.equal(folded, _text_array(["true"])[0]))
+        booleans = is_true | _filled_bool(pc.equal(folded, _text_array(["false"])[0]))
+        y |= is_true
+    return y, numbers, booleans
+
+
+def _either(n: int, first: BoolArray | None, second: BoolArray | None) -> BoolArray:
+    if first is None:
+        return np.zeros(n, dtype=bool) if second is None else second
+    return first if second is None else first | second
 
 
 def _comparable(array: pa.Array, pos_label: str) -> tuple[pa.Array, str] | None:

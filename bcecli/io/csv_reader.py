@@ -23,8 +23,8 @@ from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
-from bcecli.io.reader_base import Chunk, reason, slice_rows
-from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8
+from bcecli.io.reader_base import Chunk, column_keys, reason, slice_rows
+from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
 
 # A block's bytes: the chunk size times the rows' length, as the first read shows it,
@@ -121,6 +121,11 @@ class CsvReader:
                 f"{self.name} is not UTF-8 text; convert it to UTF-8 "
                 "(for example with iconv) or pass a Parquet file."
             ) from None
+        if looks_like_json(text):
+            raise InputError(
+                f"{self.name} holds JSON Lines, not delimited text, and JSON Lines is not "
+                "a supported input format yet; convert it to CSV or Parquet."
+            )
         delimiter = self.source.delimiter
         try:
             fields = next(csv.reader([text], delimiter=delimiter), [])
@@ -138,7 +143,8 @@ class CsvReader:
         if no_header:
             return [str(i) for i in range(1, len(fields) + 1)]
         self._pending = self._pending.partition(b"\n")[2]
-        return _dedupe([name.strip() for name in fields])
+        # As written, repeats included: the parser addresses columns by column_keys.
+        return [name.strip() for name in fields]
 
     def _block_bytes(self, chunk_size: int) -> int:
         """Bytes for a block of about ``chunk_size`` rows, judged by the rows read so far."""
@@ -228,7 +234,9 @@ class BlockParser:
     ) -> None:
         self.source = source
         self.name = shown_path(source.path)
-        self.names = list(names)
+        # pyarrow needs distinct names: the columns' keys, shown as the header's names.
+        self.names = column_keys(names)
+        self.shown = dict(zip(self.names, names))
         self.columns = list(columns)
         self.float_columns = [c for c in float_columns if c in self.columns]
         self.parse_options = pacsv.ParseOptions(delimiter=source.delimiter)
@@ -242,6 +250,10 @@ class BlockParser:
         return pacsv.ConvertOptions(
             include_columns=self.columns,
             column_types=types,
+            # Only words are booleans: pyarrow's default also takes 1 and 0, so a
+            # block of 1, 0 and true would turn the true into a 1.
+            true_values=["true", "True", "TRUE"],
+            false_values=["false", "False", "FALSE"],
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
@@ -308,7 +320,8 @@ class BlockParser:
                     break
         if first is None:
             return None
-        index, name, value = first
+        index, key, value = first
+        name = self.shown[key]
         return InputError(
             f"{self.name} row {rows_before + index + 1}: {name} = {value[:40]!r} is not "
             "UTF-8 text. Convert the file to UTF-8 (for example with iconv -f latin1 -t utf-8)."
@@ -333,9 +346,9 @@ class BlockParser:
                 if index is not None and index >= 0:
                     value = str(every.column(name)[index].as_py()).partition("\n")[0]
                     return InputError(
-                        f"{self.name} row {rows_before + index + 1}: the quote opened in {name} "
-                        f"before {value[:40]!r} is not closed on its line. Close it there: "
-                        "bce reads one row per line."
+                        f"{self.name} row {rows_before + index + 1}: the quote opened in "
+                        f"{self.shown[name]} before {value[:40]!r} is not closed on its line. "
+                        "Close it there: bce reads one row per line."
                     )
         return InputError(
             f"{self.name}: after row {rows_before}, a quote is not closed on its line. "
@@ -404,22 +417,3 @@ def _only_cr_line_ends(buffer: bytearray, start: int, newline: int) -> bool:
     """True when the first line ends in a CR not followed by LF (classic Mac text)."""
     cr = buffer.find(b"\r", start)
     return 0 <= cr < len(buffer) - 1 and (newline < 0 or cr < newline) and buffer[cr + 1] != 10
-
-
-def _dedupe(names: list[str]) -> list[str]:
-    """Repeated header names get .1, .2 ... as pandas does, so each stays addressable."""
-    seen: dict[str, int] = {}
-    result = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            candidate = f"{name}.{seen[name]}"
-            while candidate in seen:
-                seen[name] += 1
-                candidate = f"{name}.{seen[name]}"
-            seen[candidate] = 0
-            result.append(candidate)
-        else:
-            seen[name] = 0
-            result.append(name)
-    return result

@@ -25,7 +25,7 @@ MEMORY_FORMAT = "arrow"
 REPORT_FORMATS = (*INPUT_FORMATS, MEMORY_FORMAT)
 
 # File extension -> format, after any compression suffix is taken off. Inputs use
-# the entries whose format they can read (a .ndjson input is read as CSV, as before).
+# the entries whose format they can read (a .ndjson input is refused: UNREADABLE).
 EXTENSIONS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -35,6 +35,9 @@ EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+# Extensions of formats bce knows but cannot read yet, and what to call them: such a
+# file is refused by name rather than read as CSV (whose header would be a record).
+UNREADABLE = {".jsonl": "JSON Lines", ".ndjson": "JSON Lines", ".json": "JSON"}
 # Compression suffix -> codec name, as pyarrow's streams name them.
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 # Field delimiter of each delimited-text format.

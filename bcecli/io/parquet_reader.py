@@ -22,7 +22,13 @@ from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.convert import as_array
 from bcecli.io.parallel import default_workers, read_ahead
-from bcecli.io.reader_base import Chunk, reason
+from bcecli.io.reader_base import (
+    Chunk,
+    column_keys,
+    occurrence_indices,
+    occurrences,
+    reason,
+)
 from bcecli.io.sniff import PARQUET_MAGIC, looks_like_text
 from bcecli.io.sources import Source
 
@@ -54,12 +60,13 @@ class ParquetReader:
         first_path = self.files[0][0]
         schema = self._schema(self._open(first_path), first_path)
         partition_names = [name for name in self.files[0][1] if name not in schema.names]
-        self.column_names = list(schema.names) + partition_names
+        names = list(schema.names) + partition_names
+        self.column_names = names
         if no_header:
-            self.column_names = [str(i) for i in range(1, len(self.column_names) + 1)]
-            self._positions = dict(zip(self.column_names, list(schema.names) + partition_names))
-        else:
-            self._positions = {name: name for name in self.column_names}
+            self.column_names = [str(i) for i in range(1, len(names) + 1)]
+        # Each column's key -> (name, occurrence): a name the file holds twice is read
+        # by where it is, never by the name alone.
+        self._positions = dict(zip(column_keys(self.column_names), occurrences(names)))
 
     def close(self) -> None:
         self._in_memory = None
@@ -225,19 +232,20 @@ class ParquetReader:
         parquet: pq.ParquetFile,
         path: str,
         partition: dict[str, str | None],
-        wanted: list[str],
+        wanted: list[tuple[str, int]],
     ) -> list[str]:
-        """The wanted columns stored in this file: a partition key too where the file
-        holds it (its values are then checked against the folder's)."""
+        """The names of the wanted columns stored in this file, each once (pyarrow reads
+        every column of a name, in order): a partition key too where the file holds it
+        (its values are then checked against the folder's)."""
         names = self._schema(parquet, path).names
-        file_columns = [name for name in wanted if name in names or name not in partition]
-        missing = [n for n in file_columns if n not in names]
+        stored = [(name, nth) for name, nth in wanted if name in names or name not in partition]
+        missing = [name for name, nth in stored if names.count(name) <= nth]
         if missing:
             raise InputError(
                 f"{path} has no column {missing[0]!r}, unlike {self.files[0][0]}; "
                 "every file of a dataset needs the columns bce reads."
             )
-        return file_columns
+        return list(dict.fromkeys(name for name, _ in stored))
 
     def row_group_sizes(self, file_index: int, columns: Sequence[str]) -> list[int]:
         """Rows in each row group of one file, from its footer, after the checks
@@ -280,7 +288,7 @@ class ParquetReader:
         path: str,
         first_row: int,
         partition: dict[str, str | None],
-        wanted: list[str],
+        wanted: list[tuple[str, int]],
         columns: Sequence[str],
     ) -> pa.Table:
         """A row group's table with its hive partition keys as columns, named as asked:
@@ -291,7 +299,10 @@ class ParquetReader:
                 continue
             value = int(text) if text is not None and name in self._integer_keys else text
             table = table.append_column(name, pa.array([value] * table.num_rows))
-        return table.select(wanted).rename_columns(list(columns))
+        # By position: a repeated name is ambiguous to select().
+        return table.select(occurrence_indices(table.column_names, wanted)).rename_columns(
+            list(columns)
+        )
 
 
 def _partition_keys(fragment: ds.Fragment, names: dict[str, None]) -> dict[str, str | None]:

@@ -1,5 +1,6 @@
 """What every format's reader shares: the chunks they yield, the Reader protocol,
-slicing a table into chunks, and the reason an error gives.
+the keys that address columns of a header with repeated names, slicing a table into
+chunks, and the reason an error gives.
 
 The format modules (``csv_reader``, ``parquet_reader``) import this, not
 ``readers``, which imports them to dispatch: so no module imports back into its importer.
@@ -30,7 +31,9 @@ class Reader(Protocol):
     def source(self) -> Source: ...
 
     @property
-    def column_names(self) -> list[str]: ...
+    def column_names(self) -> list[str]:
+        """The header as the input has it, repeated names included."""
+        ...
 
     def chunks(
         self,
@@ -39,11 +42,57 @@ class Reader(Protocol):
         float_columns: Sequence[str] = (),
         text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
-        """Chunks of the named columns; ``float_columns`` are parsed as numbers and
+        """Chunks of the columns named by their keys (``column_keys``), the tables'
+        columns named so too; ``float_columns`` are parsed as numbers and
         ``text_columns`` kept as text where the format has no types of its own."""
         ...
 
     def close(self) -> None: ...
+
+
+def column_keys(names: Sequence[str]) -> list[str]:
+    """A distinct key for each column of a header, to address it in chunks.
+
+    A name that occurs once is its own key, so every column bce scores by (which must
+    occur once) is asked for by its name. A repeated name's later columns get
+    ``name.1``, ``name.2`` ... (as pandas names them), skipping names the header holds.
+    The keys never reach the user: ``bce rows`` writes the header back as it was.
+    """
+    if len(set(names)) == len(names):
+        return list(names)
+    taken = set(names)
+    seen: set[str] = set()
+    suffixes: dict[str, int] = {}
+    keys = []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            keys.append(name)
+            continue
+        suffix = suffixes.get(name, 0) + 1
+        while f"{name}.{suffix}" in taken:
+            suffix += 1
+        suffixes[name] = suffix
+        taken.add(f"{name}.{suffix}")
+        keys.append(f"{name}.{suffix}")
+    return keys
+
+
+def occurrences(names: Sequence[str]) -> list[tuple[str, int]]:
+    """Each column as (its name, how many columns before it have that name): where it
+    is in any table that holds every column of that name, in order, whatever else."""
+    counts: dict[str, int] = {}
+    result = []
+    for name in names:
+        result.append((name, counts.get(name, 0)))
+        counts[name] = counts.get(name, 0) + 1
+    return result
+
+
+def occurrence_indices(names: Sequence[str], wanted: Sequence[tuple[str, int]]) -> list[int]:
+    """The indices in a table of these names of the ``occurrences`` wanted."""
+    index = {place: i for i, place in enumerate(occurrences(names))}
+    return [index[place] for place in wanted]
 
 
 def slice_rows(table: pa.Table, chunk_size: int) -> Iterator[tuple[int, pa.Table]]:

@@ -4,6 +4,7 @@ what bce was told (a binary file passed as CSV, text passed as Parquet, another 
 from __future__ import annotations
 
 import codecs
+import json
 
 PARQUET_MAGIC = b"PAR1"
 # Delimiters to suggest when a header splits into one column: (how to say it, -d value).
@@ -46,6 +47,19 @@ def delimiter_hint(header: str, delimiter: str) -> tuple[str, str] | None:
     if delimiter in header:
         return None
     return next((hint for d, hint in _DELIMITER_HINTS.items() if d in header), None)
+
+
+def looks_like_json(line: str) -> bool:
+    """The first line of a file is a JSON object or array: JSON Lines (or JSON), not CSV."""
+    text = line.strip()
+    if not text.startswith(("{", "[")):
+        return False
+    if text in ("{", "["):  # pretty-printed JSON
+        return True
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except ValueError:  # [label],[prob] as SQL Server writes it
+        return False
 
 
 def looks_like_text(head: bytes) -> bool:

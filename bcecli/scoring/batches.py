@@ -8,6 +8,7 @@ arrays only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from bcecli.errors import InvalidRowError
 from bcecli.io.arrays import null_mask, numeric_values
 from bcecli.io.columns import Columns
 from bcecli.io.compute import pc
-from bcecli.io.convert import LabelMapper, as_array, bool_array, to_float
+from bcecli.io.convert import LabelMapper, LabelRule, as_array, bool_array, to_float
 from bcecli.io.readers import Chunk
 from bcecli.scoring.settings import Settings
 
@@ -49,10 +50,26 @@ class ChunkValidator:
         self.settings = settings
         self.labels = LabelMapper(settings.pos_label)
 
+    def in_row_order(self, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+        """The chunks, the label rule learnt from each in turn until it settles.
+
+        Wrap the chunks where they are still in row order, before a thread pool
+        validates them: the rule then never depends on which thread runs first.
+        """
+        for chunk in chunks:
+            if not self.labels.settled:
+                self.labels.learn(chunk.table.column(self.columns.label))
+            yield chunk
+
     def validate(self, chunk: Chunk) -> ValidRows:
         table = chunk.table
         cols = self.columns
-        y, label_codes = self.labels.convert(table.column(cols.label))
+        if not self.labels.settled:
+            # For callers that validate chunks one by one, in order. Behind
+            # in_row_order this finds nothing new: a chunk that settles the rule was
+            # learnt from before it was handed on.
+            self.labels.learn(table.column(cols.label))
+        y, label_codes, rule = self.labels.convert(table.column(cols.label))
         checks: list[tuple[str, Codes | None]] = [(cols.label, label_codes)]
         predictions = []
         check = check_logit if cols.logit else check_prob
@@ -71,7 +88,7 @@ class ChunkValidator:
         for _, codes in bad:
             invalid |= codes != 0
         if self.settings.on_invalid == "error":
-            raise self._error(chunk, bad, int(np.argmax(invalid)))
+            raise self._error(chunk, bad, int(np.argmax(invalid)), rule)
         keep = ~invalid
         return ValidRows(
             y[keep],
@@ -81,12 +98,14 @@ class ChunkValidator:
             int(np.count_nonzero(invalid)),
         )
 
-    def _error(self, chunk: Chunk, bad: list[tuple[str, Codes]], index: int) -> InvalidRowError:
+    def _error(
+        self, chunk: Chunk, bad: list[tuple[str, Codes]], index: int, rule: LabelRule
+    ) -> InvalidRowError:
         for name, codes in bad:
             if codes[index]:
                 problem = Problem(int(codes[index]))
                 value = _shorten(chunk.table.column(name)[index].as_py())
-                what = self.labels.expected if name == self.columns.label else ""
+                what = self.labels.expected(rule) if name == self.columns.label else ""
                 return InvalidRowError(
                     chunk.path,
                     chunk.first_row + index,

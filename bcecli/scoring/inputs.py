@@ -87,11 +87,12 @@ def read_chunks(
 def scoring_workers(settings: Settings, reader: Reader, *, streaming: bool = False) -> int:
     """Threads to score one input's chunks on.
 
-    --pos-label learns the negative class from the first other value in row order,
-    so it stays on one thread; so does standard input when rows are written as its
-    lines arrive (``streaming``): a pool would wait for more.
+    Standard input stays on one thread when rows are written as its lines arrive
+    (``streaming``): a pool would wait for more. (The label rule, --pos-label's
+    negative class included, is learnt in row order before the pool: see
+    ``ChunkValidator.in_row_order``.)
     """
-    if settings.pos_label is not None or (streaming and reader.source.is_stdin):
+    if streaming and reader.source.is_stdin:
         return 1
     return default_workers()
 

@@ -57,7 +57,8 @@ def score_chunks(
     """
     state.open_input(ref)
     work = functools.partial(score_chunk, validator=validator, ref=ref, settings=settings)
-    outcomes = ordered_map(work, chunks, workers=workers)
+    ordered = validator.in_row_order(chunks)
+    outcomes = ordered_map(work, ordered, workers=workers)
     try:
         for outcome in outcomes:
             if outcome.error is not None:
@@ -71,4 +72,5 @@ def score_chunks(
         # collector, the generators' thread pools would be shut down (and joined) on
         # whatever thread collects them, which can deadlock inside Thread.start.
         close_iterator(outcomes)
+        close_iterator(ordered)
         close_iterator(chunks)

@@ -12,10 +12,10 @@ import pyarrow as pa
 
 from bcecli.core.inputs import InputCounts
 from bcecli.errors import BceError, InputError, shown_path
-from bcecli.io.columns import Columns
+from bcecli.io.columns import Columns, repeats
 from bcecli.io.convert import bool_array
 from bcecli.io.parallel import ordered_map
-from bcecli.io.readers import Chunk, Reader
+from bcecli.io.readers import Chunk, Reader, column_keys
 from bcecli.scoring.batches import ChunkValidator, ValidRows, losses_of
 from bcecli.scoring.inputs import close_iterator, each_input, scoring_workers
 from bcecli.scoring.settings import Settings
@@ -28,6 +28,7 @@ def iter_row_losses(
     output_columns: Sequence[str] | None = None,
     counts: InputCounts | None = None,
     passthrough_text: bool = False,
+    distinct_names: bool = False,
 ) -> Iterator[pa.Table]:
     """Each chunk's valid rows with a ``log_loss`` column appended, in input order.
 
@@ -37,6 +38,8 @@ def iter_row_losses(
     a loss column is left out rather than written twice. Every input must have the
     same output columns, since they go to one table. ``passthrough_text`` keeps the
     columns that are only passed through as the input's text (for CSV output).
+    The output's columns are named as the input's, repeated names included, unless
+    ``distinct_names`` (JSON objects hold each key once) refuses a repeat.
     ``counts`` receives every input's rows written and skipped.
     """
     counts = InputCounts() if counts is None else counts
@@ -47,28 +50,42 @@ def iter_row_losses(
             columns, reader, path = opened.columns, opened.reader, opened.ref.path
             if validator is None:
                 validator = ChunkValidator(columns, settings)
+            # Columns are asked for by key (a repeated name's columns have distinct
+            # keys) and written under the header's names. Names in --keep occur once,
+            # so they are their own keys.
+            header = list(reader.column_names)
+            keys = column_keys(header)
+            name_of = dict(zip(keys, header))
             if output_columns is not None:
                 wanted = list(output_columns)
             elif columns.keep:
                 wanted = list(columns.keep)
             else:
-                wanted = list(reader.column_names)
+                wanted = keys
             loss_names = (
                 ["log_loss"]
                 if len(columns.predictions) == 1
                 else [f"log_loss_{name}" for name in columns.predictions]
             )
-            shown = [name for name in dict.fromkeys(wanted) if name not in loss_names]
+            shown = [key for key in dict.fromkeys(wanted) if name_of.get(key) not in loss_names]
+            names = [name_of.get(key, key) for key in shown]
             if first is None:
-                first = (path, shown)
-            elif shown != first[1]:
+                first = (path, names)
+            elif names != first[1]:
                 raise InputError(
-                    f"{shown_path(path)} has the columns {', '.join(shown)}, unlike "
+                    f"{shown_path(path)} has the columns {', '.join(names)}, unlike "
                     f"{shown_path(first[0])} ({', '.join(first[1])}); pass --keep to choose "
                     "columns they share."
                 )
+            repeated = next((name for name in names if names.count(name) > 1), None)
+            if distinct_names and repeated is not None:
+                raise InputError(
+                    f"{shown_path(path)} has {repeats(repeated, header)}, and a JSON object "
+                    "cannot hold one key twice; rename one of them, choose columns with "
+                    "--keep, or write CSV or Parquet."
+                )
             wanted_set = set(shown) | set(columns.needed)
-            needed = [c for c in reader.column_names if c in wanted_set]
+            needed = [key for key in keys if key in wanted_set]
             float_columns = list(columns.predictions) + ([columns.weight] if columns.weight else [])
             counts.open(opened.ref)
             # Columns only passed through stay the text they were: a CSV's "02139" is
@@ -82,11 +99,13 @@ def iter_row_losses(
                 columns=columns,
                 settings=settings,
                 shown=shown,
+                names=names,
                 loss_names=loss_names,
             )
             # Chunks are validated and scored on the pool, and come back in order.
             workers = scoring_workers(settings, reader, streaming=True)
-            outcomes = ordered_map(work, chunks, workers=workers)
+            ordered = validator.in_row_order(chunks)
+            outcomes = ordered_map(work, ordered, workers=workers)
             try:
                 for outcome in outcomes:
                     if isinstance(outcome, BceError):
@@ -97,6 +116,7 @@ def iter_row_losses(
             finally:
                 # Here, not in the garbage collector (see scoring.passes.score_chunks).
                 close_iterator(outcomes)
+                close_iterator(ordered)
                 close_iterator(chunks)
 
 
@@ -107,6 +127,7 @@ def _rows_with_losses(
     columns: Columns,
     settings: Settings,
     shown: list[str],
+    names: list[str],
     loss_names: list[str],
 ) -> tuple[pa.Table, int] | BceError:
     """One chunk's valid rows with their losses appended (safe on any thread)."""
@@ -121,6 +142,8 @@ def _rows_with_losses(
     out = _as_numbers(table.select(shown), columns, valid)
     for name, values in zip(loss_names, losses.losses):
         out = out.append_column(name, _float_array(values))
+    if names != shown:  # a repeated name's columns, named as in the input again
+        out = out.rename_columns([*names, *loss_names])
     return out, valid.skipped
 
 
