@@ -9,7 +9,7 @@ import click
 
 from bcecli.cli.options import (
     CONTEXT_SETTINGS,
-    EXIT_CODES_HELP,
+    SCORE_EXIT_CODES_HELP,
     EngineOptions,
     GateOptions,
     InputOptions,
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bcecli.document import Document
 
 
-@click.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@click.command(context_settings=CONTEXT_SETTINGS, epilog=SCORE_EXIT_CODES_HELP)
 @input_options
 @click.option(
     "--by", "by", metavar="COL", multiple=True, help="Also report per group of COL (repeatable)."
