@@ -182,6 +182,19 @@ def test_each_command_states_the_exit_statuses_it_can_return(bce: Any) -> None:
     assert schema[2] == "usage error"  # schema reads no input
 
 
+def test_keep_without_worst_is_a_usage_error(bce: Any) -> None:
+    for keep in (["--keep", "id"], ["--keep", "id", "--worst", "0"]):
+        run = bce("score", PREDS, *keep)
+        assert run.exit_code == 2
+        assert run.stdout == ""
+        assert run.stderr.startswith("Error: --keep needs --worst in bce score")
+        assert run.stderr.count("\n") == 1
+    assert bce("score", PREDS, "--keep", "id", "--worst", "1").exit_code == 0
+    # In bce rows, --keep chooses the columns written: it needs nothing else.
+    rows = bce("rows", PREDS, "--keep", "id")
+    assert rows.exit_code == 0 and rows.stdout.startswith("id,log_loss\n")
+
+
 def modules_loaded_by(args: list[str], modules: tuple[str, ...]) -> list[str]:
     """Which of ``modules`` a fresh interpreter has imported after running bce ``args``."""
     code = (

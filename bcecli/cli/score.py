@@ -21,7 +21,7 @@ from bcecli.cli.options import (
     output_format_option,
     report_file_options,
 )
-from bcecli.errors import ExitCode
+from bcecli.errors import ExitCode, UsageError
 from bcecli.report.renderers import RENDERERS_BY_NAME
 
 if TYPE_CHECKING:
@@ -46,7 +46,12 @@ if TYPE_CHECKING:
     metavar="K",
     help="List the K highest-loss rows.",
 )
-@click.option("--keep", metavar="COL,...", multiple=True, help="Columns to show with --worst.")
+@click.option(
+    "--keep",
+    metavar="COL,...",
+    multiple=True,
+    help="Columns to show beside the --worst rows (needs --worst).",
+)
 @output_format_option
 @report_file_options
 @click.option(
@@ -86,9 +91,16 @@ def score(
     from bcecli.cli.progress import Progress
     from bcecli.report.model import build_report
 
+    kept = comma_list(keep)
+    if kept and not worst:
+        # Checked here: a --keep left without rows to show would vanish without a word.
+        raise UsageError(
+            "--keep needs --worst in bce score: it names the columns shown beside the K "
+            "highest-loss rows; pass --worst K as well."
+        )
     settings = inputs.settings(
         by=by,
-        keep=comma_list(keep),
+        keep=kept,
         calibration=calibration or _plot_bins(plot),
         worst=worst,
     )
