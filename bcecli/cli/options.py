@@ -342,7 +342,8 @@ gate_options = _bundle(
             "--junit-xml",
             type=click.Path(dir_okay=False),
             metavar="PATH",
-            help="Write one JUnit test case per gate check to PATH, for CI test reporters.",
+            help="Write one JUnit test case per gate check to PATH, for CI test reporters "
+            "(one test case in error, with the reason, when the input cannot be scored).",
         ),
     ],
     "gates",

@@ -107,20 +107,22 @@ def score(
     # Checked before reading: a bad baseline or a missing extra costs no scoring time.
     plan = gate_plan(gates, by=by)
     chosen = engine.choose()
-    readers = inputs.readers()
-    with Progress(readers, quiet=quiet) as on_progress:
-        result = chosen.score(readers, settings, on_progress=on_progress)
-    report = build_report(result)
-    plan.apply(report)  # sets report.gate, writes --junit-xml
-    document = report.to_dict()
-    _write_report_files(document, report_files)
-    if plot:
-        from bcecli.report.plot import write_plot
+    # Every option is accepted: whatever stops the run now is told in --junit-xml too.
+    with plan.errors_to_junit():
+        readers = inputs.readers()
+        with Progress(readers, quiet=quiet) as on_progress:
+            result = chosen.score(readers, settings, on_progress=on_progress)
+        report = build_report(result)
+        plan.apply(report)  # sets report.gate, writes --junit-xml
+        document = report.to_dict()
+        _write_report_files(document, report_files)
+        if plot:
+            from bcecli.report.plot import write_plot
 
-        write_plot(plot, document)
-    RENDERERS_BY_NAME[output_format].write(document, sys.stdout)
-    sys.stdout.flush()
-    plan.report_failures(document)
+            write_plot(plot, document)
+        RENDERERS_BY_NAME[output_format].write(document, sys.stdout)
+        sys.stdout.flush()
+        plan.report_failures(document)
     return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
 
 
