@@ -525,7 +525,7 @@ def test_markdown_escapes_what_would_break_a_table(bce: Any, tmp_path: Path) -> 
         tmp_path / "odd.csv", "label,prob,seg", ["1,0.4,a|b", "0,0.3,<b>x</b>", "1,0.9,*y*"]
     )
     text = bce("score", data, "--by", "seg", "--format", "markdown").stdout
-    assert "| a\\|b |" in text and "| \\<b>x\\</b> |" in text and "| \\*y\\* |" in text
+    assert "| a\\|b |" in text and "| &lt;b&gt;x&lt;/b&gt; |" in text and "| \\*y\\* |" in text
 
 
 # --- --plot ----------------------------------------------------------------------------------
