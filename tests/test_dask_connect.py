@@ -216,3 +216,17 @@ def test_the_timeout_variable_must_be_a_number_of_seconds() -> None:
     assert (
         done.stderr == b"Error: BCE_DASK_CONNECT_TIMEOUT must be a number of seconds, not 'soon'.\n"
     )
+
+
+def test_an_in_process_scheduler_is_not_probed_as_tcp(bce: Any) -> None:
+    # inproc:// (a LocalCluster of threads) has no host and port: the client connects.
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("inproc://")
+        args = ("--engine", "dask", "--scheduler", cluster.scheduler_address)
+        run = bce("score", SAMPLE / "preds.csv", *args, "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["metrics"]["rows"] == 10_000

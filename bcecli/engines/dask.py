@@ -163,14 +163,14 @@ def _probe(scheduler: str, timeout: float) -> None:
     try:
         scheme, location = parse_address(scheduler)
         get_backend(scheme)
+        if scheme != "tcp":
+            return  # TLS and the other transports cannot be read raw: the client's timeout holds
         host, port = parse_host_port(location)
     except (ValueError, TypeError) as error:
         raise UsageError(
             f"{scheduler} is not a Dask scheduler address ({_reason(error)}); pass "
             f"--scheduler tcp://HOST:PORT or set {SCHEDULER_VARIABLE}."
         ) from None
-    if scheme != "tcp":
-        return  # TLS and the other transports cannot be read raw: the client's timeout holds
     outcome: list[tuple[str, bool]] = []  # (why not, another kind of server?); empty: no verdict
 
     def check() -> None:
