@@ -118,6 +118,7 @@ def test_values_from_the_input_render_as_literal_text(bce: Any, tmp_path: Path) 
     assert_no_markup(page, html)
 
     cells = page.texts("td")
+    assert "~~s~~ <b>.csv" in cells  # the worst rows' file column
     for value in NASTY:
         assert value in cells, value  # a group key, and a kept value, as is
         assert f"[g](http://e.com)={value}" in cells  # the gate's group label
