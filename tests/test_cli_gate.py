@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import SAMPLE, Run, write_csv
+from conftest import CORPUS, SAMPLE, Run, bce_process, write_csv
 
 PREDS = SAMPLE / "preds.csv"  # log loss of prob about 0.4717, of model_b about 0.5164
 
@@ -314,6 +315,83 @@ def test_junit_xml_marks_new_groups_skipped(score: Any, tmp_path: Path) -> None:
         "max_increase[prob, g=b]"
     ]
     assert [p.name for p in junit.parent.iterdir()] == ["bce.xml"]  # written whole, no temp left
+
+
+def junit_error(path: Path) -> str:
+    """The message of a JUnit file's one test case in error (the run could not score)."""
+    suite = ET.parse(path).getroot()[0]
+    assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("1", "1", "0")
+    (case,) = suite.findall("testcase")
+    error = case.find("error")
+    assert error is not None and case.find("failure") is None
+    message = error.get("message")
+    assert message and error.text == message
+    return message
+
+
+@pytest.mark.parametrize(
+    "source, extra",
+    [
+        ("{tmp}/missing.csv", []),
+        (str(CORPUS / "bad_prob.csv"), []),
+        (str(CORPUS / "corrupt.parquet"), []),
+        (str(PREDS), ["--baseline", "{tmp}/missing.json", "--max-increase", "1%"]),
+        (str(PREDS), ["--baseline", str(CORPUS / "bad_prob.csv"), "--max-increase", "1%"]),
+        (str(PREDS), ["--report-json", "{tmp}/no/such/folder/r.json"]),
+    ],
+    ids=[
+        "missing file",
+        "invalid row",
+        "corrupt parquet",
+        "no baseline",
+        "bad baseline",
+        "report unwritable",
+    ],
+)
+def test_junit_xml_when_the_input_cannot_be_scored(
+    score: Any, tmp_path: Path, source: str, extra: list[str]
+) -> None:
+    # A CI reporter step after bce then shows why, instead of failing for a missing file.
+    out = tmp_path / "out"
+    out.mkdir()
+    junit = out / "bce.xml"
+    args = [a.format(tmp=tmp_path) for a in [source, *extra]]
+    run = score(*args, "--max-loss", "0.5", "--junit-xml", junit, "--format", "json")
+    assert run.exit_code == 2
+    assert run.stdout == "" and "Traceback" not in run.stderr
+    # The same message, with control characters (pyarrow's, of a corrupt file) spelled
+    # out: XML 1.0 cannot hold them.
+    shown = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f]", lambda m: f"\\x{ord(m[0]):02x}", run.stderr)
+    assert shown.splitlines() == ["Error: " + junit_error(junit)]
+    assert [p.name for p in out.iterdir()] == ["bce.xml"]  # written whole, no temp left
+
+
+def test_junit_xml_of_an_earlier_run_is_replaced_by_the_error(score: Any, tmp_path: Path) -> None:
+    junit = tmp_path / "bce.xml"
+    assert score(PREDS, "--max-loss", "0.5", "--junit-xml", junit).exit_code == 0
+    assert ET.parse(junit).getroot()[0].get("tests") == "1"
+    run = score(CORPUS / "nan_prob.csv", "--max-loss", "0.5", "--junit-xml", junit)
+    assert run.exit_code == 2
+    assert "nan_prob.csv row" in junit_error(junit)
+
+
+def test_junit_xml_on_error_from_a_real_process(tmp_path: Path) -> None:
+    junit = tmp_path / "bce.xml"
+    bad = write_csv(tmp_path / "bad.csv", "label,prob", ["1,0.5", "0,<&>\x01"])
+    done = bce_process("score", bad, "--max-ne", "1", "--junit-xml", junit)
+    assert done.returncode == 2
+    stderr = done.stderr.decode()
+    assert stderr.count("\n") == 1 and "row 2" in stderr
+    # The message survives XML: markup characters escaped, a control character spelled out.
+    assert "<&>\\x01" in junit_error(junit)
+
+
+def test_junit_xml_that_cannot_be_written_keeps_the_first_error(score: Any, tmp_path: Path) -> None:
+    junit = tmp_path / "missing" / "bce.xml"
+    run = score(CORPUS / "bad_prob.csv", "--max-loss", "0.5", "--junit-xml", junit)
+    assert run.exit_code == 2
+    assert len(lines(run)) == 1 and "bad_prob.csv row 3" in run.stderr
+    assert not junit.parent.exists()
 
 
 # --- usage errors and bad baselines: exit 2 ------------------------------------------------

@@ -152,10 +152,47 @@ def test_schema_command_prints_the_shipped_schema(bce: Any) -> None:
 
 
 def test_help_states_exit_codes(bce: Any) -> None:
-    for args in (["--help"], ["score", "--help"]):
+    for args in (["--help"], ["score", "--help"], ["rows", "--help"], ["schema", "--help"]):
         run = bce(*args)
         assert run.exit_code == 0
-        assert "Exit status" in run.stdout and "130" in run.stdout
+        assert "Exit status" in run.stdout and "130" in run.stdout and "141" in run.stdout
+
+
+def exit_statuses(help_text: str) -> dict[int, str]:
+    """The "Exit status" epilog of a help text, status -> meaning."""
+    epilog = help_text.partition("Exit status:")[2]
+    statuses = {}
+    for line in epilog.splitlines():
+        code, _, meaning = line.strip().partition(" ")
+        if code.isdigit():
+            statuses[int(code)] = meaning.strip()
+    return statuses
+
+
+def test_each_command_states_the_exit_statuses_it_can_return(bce: Any) -> None:
+    # Only score gates: rows and schema never exit 1, so their help does not say so.
+    assert sorted(exit_statuses(bce("score", "--help").stdout)) == [0, 1, 2, 130, 141]
+    assert sorted(exit_statuses(bce("--help").stdout)) == [0, 1, 2, 130, 141]
+    assert "bce score" in exit_statuses(bce("--help").stdout)[1]
+    rows = exit_statuses(bce("rows", "--help").stdout)
+    assert sorted(rows) == [0, 2, 130, 141]
+    assert "gate" not in " ".join(rows.values())
+    schema = exit_statuses(bce("schema", "--help").stdout)
+    assert sorted(schema) == [0, 2, 130, 141]
+    assert schema[2] == "usage error"  # schema reads no input
+
+
+def test_keep_without_worst_is_a_usage_error(bce: Any) -> None:
+    for keep in (["--keep", "id"], ["--keep", "id", "--worst", "0"]):
+        run = bce("score", PREDS, *keep)
+        assert run.exit_code == 2
+        assert run.stdout == ""
+        assert run.stderr.startswith("Error: --keep needs --worst in bce score")
+        assert run.stderr.count("\n") == 1
+    assert bce("score", PREDS, "--keep", "id", "--worst", "1").exit_code == 0
+    # In bce rows, --keep chooses the columns written: it needs nothing else.
+    rows = bce("rows", PREDS, "--keep", "id")
+    assert rows.exit_code == 0 and rows.stdout.startswith("id,log_loss\n")
 
 
 def modules_loaded_by(args: list[str], modules: tuple[str, ...]) -> list[str]:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import CORPUS, SAMPLE, write_csv
+from conftest import CORPUS, SAMPLE, bce_process, write_csv
 
 distributed = pytest.importorskip("distributed")
 
@@ -211,6 +211,26 @@ def test_an_unreachable_scheduler_is_one_sentence(
     assert run.exit_code == 2
     assert run.stderr.startswith("Error: Cannot reach the Dask scheduler at tcp://127.0.0.1:9")
     assert run.stderr.count("\n") == 1
+
+
+def test_a_worker_address_is_not_taken_for_the_scheduler(scheduler: str) -> None:
+    # A worker speaks Dask's protocol too; the client used to fail with a remote TypeError,
+    # a traceback and exit status 1.
+    with distributed.Client(scheduler, set_as_default=False) as client:
+        info = client.scheduler_info()["workers"]
+    worker = next(iter(info))
+    nanny = info[worker]["nanny"]
+    for address, kind in ((worker, "worker"), (nanny, "nanny")):
+        done = bce_process(
+            "score", SAMPLE / "preds.csv", "--engine", "dask", "--scheduler", address
+        )
+        stderr = done.stderr.decode()
+        assert done.returncode == 2 and "Traceback" not in stderr
+        assert stderr.startswith(
+            f"Error: Cannot reach the Dask scheduler at {address}: that is a Dask {kind}, "
+            "not the scheduler."
+        )
+        assert len(stderr.splitlines()) == 1
 
 
 def test_progress_counts_every_row_read(scheduler: str) -> None:

@@ -157,3 +157,30 @@ def test_ctrl_c_while_importing_exits_130_quietly() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert done.returncode == 130
     assert done.stderr == b""
+
+
+def _into_closed_pipe(args: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Like `bce ... | head -1` where head has already gone: the reading end of the
+    pipe is closed before bce writes, so even a short text meets a closed pipe (a
+    real head may read a text that fits in the pipe's buffer before bce notices)."""
+    read_end, write_end = os.pipe()
+    with subprocess.Popen([*BCE, *args], stdout=write_end, stderr=subprocess.PIPE, env=env) as p:
+        os.close(write_end)
+        os.close(read_end)
+        assert p.stderr is not None
+        stderr = p.stderr.read()
+        return p.wait(timeout=60), stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["-h"], ["--version"], ["score", "--help"], ["rows", "--help"], ["schema"]],
+    ids=lambda args: " ".join(args),
+)
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_help_version_and_schema_into_a_closed_pipe_exit_141_quietly(
+    args: list[str], unbuffered: bool
+) -> None:
+    status, stderr = _into_closed_pipe(args, _env(unbuffered))
+    assert stderr == b""
+    assert status == 141

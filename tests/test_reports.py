@@ -525,7 +525,15 @@ def test_markdown_escapes_what_would_break_a_table(bce: Any, tmp_path: Path) -> 
         tmp_path / "odd.csv", "label,prob,seg", ["1,0.4,a|b", "0,0.3,<b>x</b>", "1,0.9,*y*"]
     )
     text = bce("score", data, "--by", "seg", "--format", "markdown").stdout
-    assert "| a\\|b |" in text and "| \\<b>x\\</b> |" in text and "| \\*y\\* |" in text
+    assert "| a\\|b |" in text and "| &lt;b&gt;x&lt;/b&gt; |" in text and "| \\*y\\* |" in text
+
+
+def test_table_headers_from_the_input_are_not_rich_markup(bce: Any, tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "r.csv", "label,prob,[red]seg[/red]", ["1,0.9,[b]a", "0,0.2,b"])
+    run = bce("score", data, "--by", "[red]seg[/red]", "--worst", "1", "--keep", "[red]seg[/red]")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.count("[red]seg[/red]") == 3  # the section title and two headers
+    assert "[b]a" in run.stdout
 
 
 # --- --plot ----------------------------------------------------------------------------------

@@ -1,19 +1,22 @@
 """The gate's command-line side: the options made into ``Gates``, --junit-xml, stderr lines.
 
 ``bce score`` makes ``plan = gate_plan(options, by=...)`` before any input is read (so a
-usage error or a bad baseline costs no scoring time), then ``plan.apply(report)`` and,
-after the report is printed, ``plan.report_failures(document)``. The decisions
-themselves are in ``bcecli.gate``, which neither prints nor exits.
+usage error or a bad baseline costs no scoring time), then, inside
+``plan.errors_to_junit()``, ``plan.apply(report)`` and, after the report is printed,
+``plan.report_failures(document)``. The decisions themselves are in ``bcecli.gate``,
+which neither prints nor exits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import click
 
-from bcecli.errors import UsageError
+from bcecli.errors import BceError, UsageError
 
 if TYPE_CHECKING:
     from bcecli.cli.options import GateOptions
@@ -38,6 +41,24 @@ class GatePlan:
 
             junit = render_junit(report.to_dict(), max_increase=self.gates.max_increase)
             write_atomic(self.junit_xml, junit)
+
+    @contextmanager
+    def errors_to_junit(self) -> Iterator[None]:
+        """An error that stops the run (exit 2) still leaves a --junit-xml file: one test
+        case in error carrying the message, so a CI test reporter shows why the gate did
+        not run rather than failing for a missing file (or showing an old one)."""
+        try:
+            yield
+        except BceError as error:
+            if self.junit_xml:
+                from bcecli.report.files import write_atomic
+                from bcecli.report.junit import render_junit_error
+
+                try:
+                    write_atomic(self.junit_xml, render_junit_error(error.message))
+                except BceError:
+                    pass  # PATH itself cannot be written: the first error is the one to tell
+            raise
 
     def report_failures(self, document: Document) -> None:
         """One line on stderr per failed check; nothing when every check passed."""
@@ -69,6 +90,10 @@ def gate_plan(options: GateOptions, *, by: tuple[str, ...]) -> GatePlan:
     )
     if options.junit_xml and not gates.asked:
         raise UsageError(f"--junit-xml writes one test case per gate check: pass {GATE_OPTIONS}.")
+    plan = GatePlan(gates, options.junit_xml)
     if options.baseline is not None:
-        gates = replace(gates, baseline=load_baseline(options.baseline))
-    return GatePlan(gates, options.junit_xml)
+        # The options are accepted from here on: a bad baseline is reported in JUnit too.
+        with plan.errors_to_junit():
+            baseline = load_baseline(options.baseline)
+        plan = replace(plan, gates=replace(gates, baseline=baseline))
+    return plan

@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -21,12 +22,34 @@ from bcecli.errors import BceError, ExitCode
 
 
 class BceGroup(click.Group):
+    """click's main turns a closed pipe into exit status 1: answer as SIGPIPE would.
+
+    Output happens in both phases click runs inside its main: parsing (``bce --help``
+    and ``--version`` print while the group's context is made) and invoking (every
+    command, and a command's own ``--help``, parsed as the group invokes it).
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        with _closed_pipe_exits():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
-        try:
+        with _closed_pipe_exits():
             return super().invoke(ctx)
-        except BrokenPipeError:
-            # click's own main would turn this into exit status 1: answer as SIGPIPE would.
-            raise click.exceptions.Exit(stdout_closed()) from None
+
+
+@contextmanager
+def _closed_pipe_exits() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise click.exceptions.Exit(stdout_closed()) from None
 
 
 @click.group(cls=BceGroup, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)

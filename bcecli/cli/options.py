@@ -32,15 +32,28 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-EXIT_CODES_HELP = """
-\b
-Exit status:
-  0    scored, and every gate passed
-  1    scored, and a gate failed (--max-loss, --max-ne, --max-increase)
-  2    usage error, or invalid or unreadable input
-  130  interrupted (Ctrl-C)
-  141  output pipe closed (for example by head)
-"""
+
+def _exit_codes_help(*own: tuple[int, str]) -> str:
+    """A command's "Exit status" epilog: its own statuses, then those every command has."""
+    common = ((130, "interrupted (Ctrl-C)"), (141, "output pipe closed (for example by head)"))
+    lines = [f"  {code:<4} {meaning}" for code, meaning in sorted(own + common)]
+    return "\n\b\nExit status:\n" + "\n".join(lines) + "\n"
+
+
+_INPUT_ERROR = (2, "usage error, or invalid or unreadable input")
+# Each command's help states only the statuses it can return: only score gates.
+SCORE_EXIT_CODES_HELP = _exit_codes_help(
+    (0, "scored, and every gate passed"),
+    (1, "scored, and a gate failed (--max-loss, --max-ne, --max-increase)"),
+    _INPUT_ERROR,
+)
+ROWS_EXIT_CODES_HELP = _exit_codes_help((0, "every row written"), _INPUT_ERROR)
+SCHEMA_EXIT_CODES_HELP = _exit_codes_help((0, "schema printed"), (2, "usage error"))
+EXIT_CODES_HELP = _exit_codes_help(
+    (0, "success (bce score: scored, and every gate passed)"),
+    (1, "bce score only: scored, and a gate failed (--max-loss, --max-ne, --max-increase)"),
+    _INPUT_ERROR,
+)
 
 
 def comma_list(values: Sequence[str]) -> tuple[str, ...]:
@@ -329,7 +342,8 @@ gate_options = _bundle(
             "--junit-xml",
             type=click.Path(dir_okay=False),
             metavar="PATH",
-            help="Write one JUnit test case per gate check to PATH, for CI test reporters.",
+            help="Write one JUnit test case per gate check to PATH, for CI test reporters "
+            "(one test case in error, with the reason, when the input cannot be scored).",
         ),
     ],
     "gates",

@@ -13,7 +13,7 @@ import click
 
 from bcecli.cli.options import (
     CONTEXT_SETTINGS,
-    EXIT_CODES_HELP,
+    ROWS_EXIT_CODES_HELP,
     InputOptions,
     comma_list,
     input_options,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bcecli.io.readers import Reader
 
 
-@click.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@click.command(context_settings=CONTEXT_SETTINGS, epilog=ROWS_EXIT_CODES_HELP)
 @input_options
 @click.option(
     "--keep",

@@ -9,7 +9,7 @@ import click
 
 from bcecli.cli.options import (
     CONTEXT_SETTINGS,
-    EXIT_CODES_HELP,
+    SCORE_EXIT_CODES_HELP,
     EngineOptions,
     GateOptions,
     InputOptions,
@@ -21,14 +21,14 @@ from bcecli.cli.options import (
     output_format_option,
     report_file_options,
 )
-from bcecli.errors import ExitCode
+from bcecli.errors import ExitCode, UsageError
 from bcecli.report.renderers import RENDERERS_BY_NAME
 
 if TYPE_CHECKING:
     from bcecli.document import Document
 
 
-@click.command(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@click.command(context_settings=CONTEXT_SETTINGS, epilog=SCORE_EXIT_CODES_HELP)
 @input_options
 @click.option(
     "--by", "by", metavar="COL", multiple=True, help="Also report per group of COL (repeatable)."
@@ -46,7 +46,12 @@ if TYPE_CHECKING:
     metavar="K",
     help="List the K highest-loss rows.",
 )
-@click.option("--keep", metavar="COL,...", multiple=True, help="Columns to show with --worst.")
+@click.option(
+    "--keep",
+    metavar="COL,...",
+    multiple=True,
+    help="Columns to show beside the --worst rows (needs --worst).",
+)
 @output_format_option
 @report_file_options
 @click.option(
@@ -86,29 +91,38 @@ def score(
     from bcecli.cli.progress import Progress
     from bcecli.report.model import build_report
 
+    kept = comma_list(keep)
+    if kept and not worst:
+        # Checked here: a --keep left without rows to show would vanish without a word.
+        raise UsageError(
+            "--keep needs --worst in bce score: it names the columns shown beside the K "
+            "highest-loss rows; pass --worst K as well."
+        )
     settings = inputs.settings(
         by=by,
-        keep=comma_list(keep),
+        keep=kept,
         calibration=calibration or _plot_bins(plot),
         worst=worst,
     )
     # Checked before reading: a bad baseline or a missing extra costs no scoring time.
     plan = gate_plan(gates, by=by)
     chosen = engine.choose()
-    readers = inputs.readers()
-    with Progress(readers, quiet=quiet) as on_progress:
-        result = chosen.score(readers, settings, on_progress=on_progress)
-    report = build_report(result)
-    plan.apply(report)  # sets report.gate, writes --junit-xml
-    document = report.to_dict()
-    _write_report_files(document, report_files)
-    if plot:
-        from bcecli.report.plot import write_plot
+    # Every option is accepted: whatever stops the run now is told in --junit-xml too.
+    with plan.errors_to_junit():
+        readers = inputs.readers()
+        with Progress(readers, quiet=quiet) as on_progress:
+            result = chosen.score(readers, settings, on_progress=on_progress)
+        report = build_report(result)
+        plan.apply(report)  # sets report.gate, writes --junit-xml
+        document = report.to_dict()
+        _write_report_files(document, report_files)
+        if plot:
+            from bcecli.report.plot import write_plot
 
-        write_plot(plot, document)
-    RENDERERS_BY_NAME[output_format].write(document, sys.stdout)
-    sys.stdout.flush()
-    plan.report_failures(document)
+            write_plot(plot, document)
+        RENDERERS_BY_NAME[output_format].write(document, sys.stdout)
+        sys.stdout.flush()
+        plan.report_failures(document)
     return int(ExitCode.OK if report.passed else ExitCode.GATE_FAILED)
 
 

@@ -12,10 +12,16 @@ dask and distributed are imported inside functions: they are an optional extra.
 
 from __future__ import annotations
 
+import functools
+import math
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bcecli.engines import SCHEDULER_VARIABLE
 from bcecli.errors import (
     BaselineError,
     BceError,
@@ -36,7 +42,8 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'bcecli[dask]'"
 SPLIT_EVERY = 8  # states merged per reduction task
-CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
+CONNECT_TIMEOUT = 10  # seconds to reach the scheduler, and again for the client to connect
+TIMEOUT_VARIABLE = "BCE_DASK_CONNECT_TIMEOUT"  # seconds, in place of CONNECT_TIMEOUT
 
 # A partition's result, as it travels between workers: {"state": ScoreState.to_state()}
 # or {"error": payload}. Plain data: the scheduler and workers hold it without bce's
@@ -82,17 +89,173 @@ def score_on_dask(
 
 
 def _connect(scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``; UsageError (exit 2) within about
+    twice the connect timeout if no Dask scheduler answers there, whatever does."""
+    timeout = _connect_timeout()
+    _probe(scheduler, timeout)
+    try:
+        return _client_class()(scheduler, timeout=timeout, set_as_default=False)
+    except Exception as error:  # any failure to connect is the address's, not a bug's
+        raise _unreachable(scheduler, _reason(error)) from None
+
+
+@functools.cache
+def _client_class() -> type:
+    """distributed's Client, made to let go at once of a connection that failed.
+
+    A client whose start failed with anything but an OSError (a TLS address without TLS
+    settings, a server that answered nonsense) is left half open: when it is collected,
+    it waits twice the timeout to close and prints a traceback. This one is marked
+    closed and its event loop stopped as the error leaves the constructor.
+    """
     from distributed import Client
 
+    class QuietClient(Client):
+        def start(self, **kwargs: Any) -> None:
+            try:
+                super().start(**kwargs)  # type: ignore[no-untyped-call]
+            except BaseException:
+                self.status = "closed"
+                self._loop_runner.stop()  # type: ignore[no-untyped-call]
+                raise
+
+    return QuietClient
+
+
+def _connect_timeout() -> float:
+    value = os.environ.get(TIMEOUT_VARIABLE)
+    if value is None:
+        return CONNECT_TIMEOUT
     try:
-        return Client(  # type: ignore[no-untyped-call]
-            scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False
-        )
-    except (OSError, TimeoutError, ValueError) as error:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= 3600:
+        raise UsageError(f"{TIMEOUT_VARIABLE} must be a number of seconds, not {value!r}.")
+    return seconds
+
+
+def _unreachable(scheduler: str, why: str, *, other_server: bool = False) -> UsageError:
+    hint = (
+        " (a scheduler listens on port 8786 unless told otherwise; 8787 is its dashboard)"
+        if other_server
+        else ", and that the scheduler is running"
+    )
+    return UsageError(
+        f"Cannot reach the Dask scheduler at {scheduler}: {why}. "
+        f"Check --scheduler or {SCHEDULER_VARIABLE}{hint}."
+    )
+
+
+def _probe(scheduler: str, timeout: float) -> None:
+    """Check, within about ``timeout`` seconds, that a Dask scheduler answers at a tcp://
+    address, before distributed's client talks to it.
+
+    The client trusts whatever answers: it reads an 8-byte length from it and allocates
+    that many bytes (random bytes asked for exabytes), and it waits for the handshake
+    without a time limit (an HTTP server never sends one). Here the raw socket comes
+    first: the server, which speaks first, must send a plausible length; then
+    distributed's comm layer asks it, under the deadline, what kind of server it is.
+    The probe runs on a daemon thread, so not even a stuck name lookup can hold bce.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme != "tcp":
+            return  # TLS and the other transports cannot be read raw: the client's timeout holds
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as error:
         raise UsageError(
-            f"Cannot reach the Dask scheduler at {scheduler} ({_reason(error)}); "
-            "check --scheduler or DASK_SCHEDULER_ADDRESS."
+            f"{scheduler} is not a Dask scheduler address ({_reason(error)}); pass "
+            f"--scheduler tcp://HOST:PORT or set {SCHEDULER_VARIABLE}."
         ) from None
+    outcome: list[tuple[str, bool]] = []  # (why not, another kind of server?); empty: no verdict
+
+    def check() -> None:
+        try:
+            outcome.append(_check_scheduler(scheduler, host, port, timeout))
+        except BaseException as error:  # a thread must not die with a traceback
+            outcome.append((_reason(error), False))
+
+    thread = threading.Thread(target=check, name="bce-dask-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1)
+    if not outcome:
+        raise _unreachable(scheduler, f"no answer within {timeout:g} s")
+    why, other_server = outcome[0]
+    if why:
+        raise _unreachable(scheduler, why, other_server=other_server)
+
+
+_HANDSHAKE_LIMIT = 1 << 20  # bytes; a scheduler's greeting is about a hundred
+
+
+def _check_scheduler(address: str, host: str, port: int, timeout: float) -> tuple[str, bool]:
+    """("", False) if a Dask scheduler answers at ``address`` within ``timeout`` seconds;
+    otherwise why not, and whether another kind of server answered."""
+    import asyncio
+    import socket
+    import struct
+
+    deadline = time.monotonic() + timeout
+    within = f"within {timeout:g} s"
+
+    def left() -> float:
+        return max(deadline - time.monotonic(), 0.001)
+
+    try:
+        connection = socket.create_connection((host, port), timeout=left())
+    except socket.gaierror:
+        return f"unknown host {host!r}", False
+    except ConnectionRefusedError:
+        return "nothing listens there (connection refused)", False
+    except TimeoutError:
+        return f"no connection {within}", False
+    except OSError as error:
+        return error.strerror or _reason(error), False
+    with connection:
+        greeting = b""
+        try:
+            while len(greeting) < 8:
+                connection.settimeout(left())
+                received = connection.recv(8 - len(greeting))
+                if not received:
+                    return "the server there closed the connection without a Dask handshake", True
+                greeting += received
+        except TimeoutError:
+            return f"the server there sent no Dask handshake {within}", True
+        except OSError as error:
+            return f"the server there broke the connection ({_reason(error)})", True
+    # The frames' total length, in distributed's byte order (native, as it packs it).
+    (length,) = struct.unpack("Q", greeting)
+    if not 0 < length <= _HANDSHAKE_LIMIT:
+        return "the server there does not speak Dask's protocol", True
+    try:
+        kind = asyncio.run(asyncio.wait_for(_server_kind(address, left()), left()))
+    except (asyncio.TimeoutError, TimeoutError):
+        return f"the server there did not say what it is {within}", True
+    except Exception as error:
+        return f"the server there does not answer as a Dask scheduler ({_reason(error)})", True
+    if kind not in (None, "Scheduler"):
+        return f"that is a Dask {kind.lower()}, not the scheduler", True
+    return "", False
+
+
+async def _server_kind(address: str, timeout: float) -> str | None:
+    """What a Dask server says it is ("Scheduler", "Worker", "Nanny"), if it says."""
+    from distributed.comm.core import connect
+
+    comm = await connect(address, timeout=timeout)  # type: ignore[no-untyped-call]
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        reply = await comm.read()
+    finally:
+        await comm.close()
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _score(

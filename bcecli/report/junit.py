@@ -3,7 +3,9 @@
 Shaped as pytest's junitxml writes it: ``<testsuites>`` around one ``<testsuite name="bce">``
 with ``tests``/``failures``/``errors``/``skipped``/``time``, one ``<testcase>`` per check.
 A failed check carries ``<failure message="...">``; a new group, which is listed but not
-gated, is ``<skipped>``. No timestamp or host name, so the same report gives the same file.
+gated, is ``<skipped>``. A run that could not score (exit 2) is one test case in
+``<error message="...">`` carrying bce's message, so a CI reporter shows why instead of
+failing for a missing file. No timestamp or host name, so the same report gives the same file.
 """
 
 from __future__ import annotations
@@ -65,6 +67,33 @@ def render_junit(document: Document, *, max_increase: Increase | str | None = No
         if _is_new(check):
             ET.SubElement(case, "skipped", {"message": "new group, not in the baseline: not gated"})
         ET.SubElement(case, "system-out").text = details
+    return _document(root)
+
+
+def render_junit_error(message: str) -> str:
+    """One test case in error, carrying ``message``: the gate could not run at all."""
+    root = ET.Element("testsuites", {"name": "bce"})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": "bce",
+            "errors": "1",
+            "failures": "0",
+            "skipped": "0",
+            "tests": "1",
+            "time": "0.000",
+        },
+    )
+    case = ET.SubElement(
+        suite, "testcase", {"classname": "bce.gate", "name": "score", "time": "0.000"}
+    )
+    error = ET.SubElement(case, "error", {"message": _clean(message)})
+    error.text = _clean(message)
+    return _document(root)
+
+
+def _document(root: ET.Element) -> str:
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 

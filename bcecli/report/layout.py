@@ -1,7 +1,10 @@
 """What the human-readable reports show: sections of labelled cells, renderer-neutral.
 
 The terminal table and the markdown report both render these sections, so they
-always show the same numbers formatted the same way.
+always show the same numbers formatted the same way. Every text taken from the input
+(file names, column names, group keys, kept values) passes through the renderer's
+``literal`` function on its way into a cell, so a renderer whose format has markup
+(markdown) escapes exactly those texts and leaves bce's own words as they are.
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ from typing import Any
 from bcecli.document import CalibrationBin, Document, Metrics, ModelEntry
 
 SE_Z = 1.96  # the table shows mean +- 1.96 SE (a 95% normal interval)
+
+Literal = Callable[[str], str]  # a text from the input, as the renderer shows it literally
+
+
+def as_is(text: str) -> str:
+    """The ``literal`` of a renderer without markup."""
+    return text
 
 
 @dataclass
@@ -101,9 +111,9 @@ def signed(value: float | None) -> str:
     return "-" if value is None else ("+" if value > 0 else "") + number(value)
 
 
-def summary_line(document: Document) -> str:
+def summary_line(document: Document, literal: Literal = as_is) -> str:
     inputs = document["inputs"]
-    paths = ", ".join(entry["path"] for entry in inputs[:3])
+    paths = ", ".join(literal(entry["path"]) for entry in inputs[:3])
     if len(inputs) > 3:
         paths += f" and {len(inputs) - 3} more"
     metrics = document["metrics"]
@@ -111,15 +121,15 @@ def summary_line(document: Document) -> str:
     if metrics["skipped"]:
         text += f", {number(metrics['skipped'])} invalid rows skipped"
     columns = document["columns"]
-    text += f"; label {columns['label']!r}"
+    text += f"; label {literal(repr(columns['label']))}"
     if columns["weight"]:
-        text += f", weighted by {columns['weight']!r}"
+        text += f", weighted by {literal(repr(columns['weight']))}"
     return text
 
 
-def metrics_section(document: Document) -> Section:
+def metrics_section(document: Document, literal: Literal = as_is) -> Section:
     models = document["models"]
-    headers = ["metric"] + [model["column"] for model in models]
+    headers = ["metric"] + [literal(model["column"]) for model in models]
     logit = document["columns"]["logit"] is not None
 
     def row(label: str, cell: Callable[[ModelEntry], str]) -> list[str]:
@@ -138,7 +148,7 @@ def metrics_section(document: Document) -> Section:
     if len(models) > 1:
         rows.append(
             row(
-                f"Δ log loss vs {models[0]['column']}",
+                f"Δ log loss vs {literal(models[0]['column'])}",
                 lambda m: (
                     "-"
                     if m["paired_diff"] is None
@@ -168,18 +178,18 @@ def metrics_section(document: Document) -> Section:
     eps = document["settings"]["eps"]
     note = "logits: no clipping" if logit else f"p clipped to [eps, 1 - eps], eps = {eps:.3g}"
     if len(models) > 1:
-        first_name = models[0]["column"]
+        first_name = literal(models[0]["column"])
         note += f"\nΔ: the loss minus {first_name}'s on the same rows (> 0: worse)"
     return Section("Log loss", headers, rows, right_align=set(range(1, len(headers))), note=note)
 
 
-def groups_section(document: Document) -> Section | None:
+def groups_section(document: Document, literal: Literal = as_is) -> Section | None:
     groups = document["groups"]
     if not groups:
         return None
     key_names = list(groups[0]["key"])
-    models = [model["column"] for model in groups[0]["models"]]
-    headers = [*key_names, "rows"]
+    models = [literal(model["column"]) for model in groups[0]["models"]]
+    headers = [*map(literal, key_names), "rows"]
     weighted = document["columns"]["weight"] is not None
     if weighted:
         headers.append("weight")
@@ -190,7 +200,8 @@ def groups_section(document: Document) -> Section | None:
     rows = []
     for group in groups:
         metrics = group["metrics"]
-        cells = [_key(group["key"][name]) for name in key_names] + [sig(metrics["rows"])]
+        cells = [_key(group["key"][name], literal) for name in key_names]
+        cells.append(sig(metrics["rows"]))
         if weighted:
             cells.append(sig(metrics["weight_sum"]))
         cells.append(sig(metrics["base_rate"]))
@@ -200,7 +211,8 @@ def groups_section(document: Document) -> Section | None:
         rows.append(cells)
     numeric = set(range(len(key_names), len(headers)))
     note = "log loss ± 1.96 SE; largest groups first"
-    return Section("By " + ", ".join(key_names), headers, rows, right_align=numeric, note=note)
+    title = "By " + ", ".join(map(literal, key_names))
+    return Section(title, headers, rows, right_align=numeric, note=note)
 
 
 def bin_places(bins: int) -> int:
@@ -208,7 +220,7 @@ def bin_places(bins: int) -> int:
     return max(2, math.ceil(math.log10(bins)))
 
 
-def calibration_section(document: Document) -> Section | None:
+def calibration_section(document: Document, literal: Literal = as_is) -> Section | None:
     bins = document["calibration"]
     if not bins:
         return None
@@ -230,7 +242,7 @@ def calibration_section(document: Document) -> Section | None:
                 fixed(gap, value_places, sign=True),
             ]
         )
-    column = document["models"][0]["column"]
+    column = literal(document["models"][0]["column"])
     note = f"ECE = {sig(document['metrics']['ece'])} ({column}); gap = observed - mean p"
     return Section("Calibration", headers, rows, right_align=set(range(1, len(headers))), note=note)
 
@@ -239,34 +251,35 @@ def bin_label(entry: CalibrationBin, places: int) -> str:
     return f"{entry['lower']:.{places}f}–{entry['upper']:.{places}f}"
 
 
-def worst_section(document: Document) -> Section | None:
+def worst_section(document: Document, literal: Literal = as_is) -> Section | None:
     worst = document["worst"]
     if not worst:
         return None
     keep_names = list(worst[0]["keep"])
     several_files = len({row["path"] for row in worst}) > 1
-    headers = (["file"] if several_files else []) + ["row", "label", "p", "log loss", *keep_names]
+    headers = ["file"] if several_files else []
+    headers += ["row", "label", "p", "log loss", *map(literal, keep_names)]
     shown_paths, folder = _short_paths([entry["path"] for entry in worst])
     rows = []
     for entry, shown_path in zip(worst, shown_paths):
-        cells = [shown_path] if several_files else []
+        cells = [literal(shown_path)] if several_files else []
         cells += [
             str(entry["row"]),  # plain, as sed -n and editors count lines
             str(entry["label"]),
             sig(entry["prob"]),
             sig(entry["log_loss"]),
         ]
-        cells += [_key(entry["keep"][name]) for name in keep_names]
+        cells += [_key(entry["keep"][name], literal) for name in keep_names]
         rows.append(cells)
     offset = 1 if several_files else 0
     numeric = {offset, offset + 1, offset + 2, offset + 3}
     for index, name in enumerate(keep_names):
         if all(_is_number(entry["keep"][name]) for entry in worst):
             numeric.add(offset + 4 + index)
-    column = document["models"][0]["column"]
+    column = literal(document["models"][0]["column"])
     note = f"highest loss of {column} first; row: data row in its file, from 1"
     if several_files and folder:
-        note += f"\nfiles under {folder}"
+        note += f"\nfiles under {literal(folder)}"
     return Section(f"Worst {len(worst)} rows", headers, rows, right_align=numeric, note=note)
 
 
@@ -296,7 +309,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def gate_section(document: Document) -> Section | None:
+def gate_section(document: Document, literal: Literal = as_is) -> Section | None:
     gate = document["gate"]
     if not gate:
         return None
@@ -308,8 +321,8 @@ def gate_section(document: Document) -> Section | None:
         rows.append(
             [
                 check["name"],
-                check["column"],
-                "-" if group is None else group_label(group),
+                literal(check["column"]),
+                "-" if group is None else group_label(group, literal),
                 value,
                 threshold,
                 number(check["baseline"], 6),
@@ -321,21 +334,22 @@ def gate_section(document: Document) -> Section | None:
     return Section(f"Gate: {verdict}", headers, rows, right_align={3, 4, 5, 6})
 
 
-def sections(document: Document) -> list[Section]:
+def sections(document: Document, literal: Literal = as_is) -> list[Section]:
+    """Every section the report has, texts from the input passed through ``literal``."""
     found = [
-        metrics_section(document),
-        groups_section(document),
-        calibration_section(document),
-        worst_section(document),
-        gate_section(document),
+        metrics_section(document, literal),
+        groups_section(document, literal),
+        calibration_section(document, literal),
+        worst_section(document, literal),
+        gate_section(document, literal),
     ]
     return [section for section in found if section is not None]
 
 
-def group_label(key: Mapping[str, Any]) -> str:
+def group_label(key: Mapping[str, Any], literal: Literal = as_is) -> str:
     """``segment=web`` (``a=1, b=x`` for several --by columns)."""
-    return ", ".join(f"{name}={_key(value)}" for name, value in key.items())
+    return ", ".join(f"{literal(name)}={_key(value, literal)}" for name, value in key.items())
 
 
-def _key(value: Any) -> str:
-    return "(missing)" if value is None else str(value)
+def _key(value: Any, literal: Literal = as_is) -> str:
+    return "(missing)" if value is None else literal(str(value))

@@ -69,7 +69,7 @@ def _table(section: Section) -> Table:
     )
     for index, header in enumerate(section.headers):
         table.add_column(
-            header,
+            Text(header),  # a plain str would be read as Rich markup: "[red]seg" from the input
             justify="right" if index in section.right_align else "left",
             overflow="fold",
         )
