@@ -45,6 +45,11 @@ AHEAD = 2
 NULL_FOLDER = "__HIVE_DEFAULT_PARTITION__"
 
 
+# What reading a damaged file can raise: pyarrow's own errors, I/O errors, and names or
+# text in the file that are not UTF-8 (pyarrow decodes them to Python strings).
+_READ_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError)
+
+
 class ParquetReader:
     """A Parquet file or a folder of them (hive partitions become columns)."""
 
@@ -118,7 +123,7 @@ class ParquetReader:
                 # Read here, a first file that is not Parquet is explained by _dataset_error.
                 _ = fragments[0].physical_schema
             files = [(self._shown(f.path), _partition_keys(f, names)) for f in fragments]
-        except (pa.ArrowException, OSError) as error:
+        except _READ_ERRORS as error:
             raise _dataset_error(path, error) from None
         if not files:
             raise _dataset_error(path, None)
@@ -134,7 +139,7 @@ class ParquetReader:
     def _schema(self, parquet: pq.ParquetFile, path: str) -> pa.Schema:
         try:
             schema: pa.Schema = parquet.schema_arrow
-        except (pa.ArrowException, OSError) as error:
+        except _READ_ERRORS as error:
             raise InputError(
                 f"{shown_path(path)}: cannot read the Parquet schema ({reason(error)}); "
                 "the file may be corrupt."
@@ -152,7 +157,7 @@ class ParquetReader:
                 # few large requests, where buffered reads would pay latency per buffer.
                 return pq.ParquetFile(filesystems.open_file(path))
             return pq.ParquetFile(path, pre_buffer=False, buffer_size=READ_BUFFER)
-        except (pa.ArrowException, OSError) as error:
+        except _READ_ERRORS as error:
             if self._looks_like_text(path):
                 raise InputError(
                     f"{shown_path(path)} holds text, not Parquet; "
@@ -192,7 +197,7 @@ class ParquetReader:
                 # later in a compute kernel; full validation catches it here.
                 table.validate(full=True)
                 yield table
-        except (pa.ArrowException, OSError) as error:
+        except _READ_ERRORS as error:
             raise InputError(
                 f"{shown_path(path)}: cannot read row group {group} ({reason(error)}); "
                 "the file may be truncated or corrupt."
@@ -256,7 +261,7 @@ class ParquetReader:
         try:
             metadata = parquet.metadata
             return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-        except (pa.ArrowException, OSError) as error:
+        except _READ_ERRORS as error:
             raise InputError(
                 f"{shown_path(path)}: cannot read the Parquet footer ({reason(error)}); "
                 "the file may be truncated or corrupt."
