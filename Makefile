@@ -1,20 +1,27 @@
 # Each target creates .venv itself, so a fresh clone needs nothing but python3 and make.
+# `make run` installs bce with what it needs at run time only; the targets that run the
+# tests add the test extra (pytest, mypy, ruff, scikit-learn, Dask, moto, ...) on top.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TEST_EXTRA := $(VENV)/.test-extra-installed
 
 .PHONY: run test lint bench golden clean
 
 $(BIN)/bce: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(BIN)/bce
 
-run: $(BIN)/bce  ## install, then score the shipped sample data
+$(TEST_EXTRA): $(BIN)/bce
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_EXTRA)
+
+run: $(BIN)/bce  ## install bce (run-time dependencies only), then score the shipped sample data
 	$(BIN)/bce score sample_data/preds.csv
 
-test: $(BIN)/bce  ## install, then lint, type-check and run the whole test suite
+test: $(TEST_EXTRA)  ## install with the test extra, then lint, type-check and run the whole test suite
 	$(BIN)/ruff check bcecli tests benchmarks
 	$(BIN)/ruff format --check bcecli tests benchmarks
 	$(BIN)/mypy
@@ -24,7 +31,7 @@ bench: $(BIN)/bce  ## the side-by-side benchmark against DuckDB, polars, pandas,
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py
 
-golden: $(BIN)/bce  ## regenerate the golden table/markdown files after a deliberate change
+golden: $(TEST_EXTRA)  ## regenerate the golden table/markdown files after a deliberate change
 	BCE_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
 
 clean:
