@@ -8,6 +8,8 @@ Files (all byte-identical on every run with the same numpy/pyarrow/Python):
 - preds.parquet     the same values (parsed back from the CSV text, so both score alike)
 - preds.csv.gz      gzip of preds.csv, header mtime 0
 - no_header.csv     the first 100 rows of label,prob, no header line
+- bad.csv           the first 5 rows of id,label,prob, two made invalid (row 2's prob is
+                    1.7, row 4 has no label): the README's invalid-rows example
 
 `prob` is a roughly calibrated model: the logistic of the true latent score plus
 a little noise. `model_b` is a slightly worse model of the same rows (shrunk
@@ -62,6 +64,14 @@ def csv_text(text_cols: dict[str, np.ndarray], names: list[str], header: bool) -
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def invalid_rows(text_cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The first 5 rows, with a probability above 1 in row 2 and no label in row 4."""
+    bad = {k: v[:5].astype(object) for k, v in text_cols.items()}
+    bad["prob"][1] = "1.7"
+    bad["label"][3] = ""
+    return bad
+
+
 def to_table(text_cols: dict[str, np.ndarray]) -> pa.Table:
     """Parse the CSV text back, so the Parquet holds exactly what the CSV says."""
     return pa.table(
@@ -93,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     (out / "preds.csv.gz").write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     head = {k: v[:100] for k, v in cols.items()}
     (out / "no_header.csv").write_bytes(csv_text(head, ["label", "prob"], header=False))
+    bad = csv_text(invalid_rows(cols), ["id", "label", "prob"], header=True)
+    (out / "bad.csv").write_bytes(bad)
     # Several row groups, so readers that go row group by row group get exercised.
     pq.write_table(to_table(cols), out / "preds.parquet", row_group_size=4096)
 
