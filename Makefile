@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_EXTRA := $(VENV)/.test-extra-installed
 
-.PHONY: run test lint bench golden clean
+.PHONY: run test lint bench golden docs clean
 
 $(BIN)/bce: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(BIN)/bce  ## the side-by-side benchmark against DuckDB, polars, pandas,
 
 golden: $(TEST_EXTRA)  ## regenerate the golden table/markdown files after a deliberate change
 	BCE_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
+
+docs: $(TEST_EXTRA)  ## rewrite the outputs of the README's and docs/' examples after a deliberate change
+	BCE_UPDATE_DOCS=1 $(BIN)/python -m pytest tests/test_docs_run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
