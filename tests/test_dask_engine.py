@@ -197,7 +197,7 @@ def test_without_dask_the_message_says_how_to_install_it(
     assert run.exit_code == 2
     assert run.stderr == (
         "Error: --engine dask needs Dask, which is not installed; "
-        "install it with pip install 'bcecli[dask]'.\n"
+        "install it with pip install 'dask[distributed]'.\n"
     )
 
 

@@ -374,8 +374,9 @@ engine_options = _bundle(
             type=click.Choice(ENGINES),
             default="local",
             show_default=True,
-            help="Score here, or on an existing Dask cluster (needs pip install 'bcecli[dask]'): "
-            "each Parquet row group or CSV file is scored on a worker; the report is the same.",
+            help="Score here, or on an existing Dask cluster (needs Dask: "
+            "pip install 'dask[distributed]'): each Parquet row group or CSV file is scored "
+            "on a worker; the report is the same.",
         ),
         click.option(
             "--scheduler",

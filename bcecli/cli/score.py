@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     metavar="PATH",
     help="Also draw a reliability diagram to PATH (.png or .svg; needs matplotlib: "
-    "pip install 'bcecli[plot]'). Implies --calibration 10 unless given.",
+    "pip install matplotlib). Implies --calibration 10 unless given.",
 )
 @gate_options
 @engine_options

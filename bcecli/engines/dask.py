@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from bcecli.scoring.inputs import ScoreResult
     from bcecli.scoring.settings import Settings
 
-INSTALL_HINT = "pip install 'bcecli[dask]'"
+INSTALL_HINT = "pip install 'dask[distributed]'"  # the dask extra, however bce was installed
 SPLIT_EVERY = 8  # states merged per reduction task
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler, and again for the client to connect
 TIMEOUT_VARIABLE = "BCE_DASK_CONNECT_TIMEOUT"  # seconds, in place of CONNECT_TIMEOUT

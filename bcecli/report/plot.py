@@ -1,6 +1,6 @@
 """The reliability diagram as a PNG or SVG file (``--plot PATH``), drawn with matplotlib.
 
-matplotlib is an optional extra (``pip install 'bcecli[plot]'``), imported only here
+matplotlib is an optional extra (``pip install '.[plot]'`` from a checkout), imported only here
 and only when a plot is asked for. The figure is drawn on an Agg canvas without
 pyplot, so no GUI backend is ever chosen and no global figure state is kept.
 """
@@ -14,7 +14,7 @@ from bcecli.document import Document, Metrics
 from bcecli.errors import UsageError
 
 FORMATS = {".png": "png", ".svg": "svg"}
-INSTALL_HINT = "pip install 'bcecli[plot]'"
+INSTALL_HINT = "pip install matplotlib"  # the plot extra, however bce was installed
 DEFAULT_BINS = 10  # --plot without --calibration
 
 
