@@ -722,3 +722,37 @@ def test_the_gitlab_recipe_installs_from_the_checkout_and_gates(tmp_path: Path) 
     second = ci_run(gate, tmp_path)
     assert (second.returncode, second.stderr) == (0, "")
     assert gate_names(tmp_path / "bce-report.json") == ["max_ne", "max_increase"]
+
+
+# --- The two set-up commands the README starts with ------------------------------------------
+
+
+def test_the_readme_starts_with_the_two_set_up_commands() -> None:
+    first = page_blocks(ROOT / "README.md")[0]
+    assert first.line == 3 and first.lang == "sh"
+    assert [line.split("#")[0].strip() for line in first.lines] == ["make run", "make test"]
+    assert "run-time dependencies only" in first.lines[0]
+    assert "test tools" in first.lines[1]
+
+
+def dry_run(target: str, folder: Path) -> list[str]:
+    """The commands `make TARGET` would run in a fresh clone (no .venv yet)."""
+    done = subprocess.run(
+        ["make", "-n", target], cwd=folder, capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_installs_what_bce_needs_at_run_time_and_make_test_the_test_extra(
+    tmp_path: Path,
+) -> None:
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    run = dry_run("run", tmp_path)
+    installs = [line for line in run if "pip install" in line and "--upgrade pip" not in line]
+    assert installs == [".venv/bin/python -m pip install --quiet -e ."]
+    assert run[-1] == ".venv/bin/bce score sample_data/preds.csv"
+    test = dry_run("test", tmp_path)
+    assert ".venv/bin/python -m pip install --quiet -e '.[test]'" in test
+    assert test[: len(run) - 1] == run[:-1]  # the same venv, then the test extra on top
