@@ -737,8 +737,14 @@ def test_the_readme_starts_with_the_two_set_up_commands() -> None:
 
 def dry_run(target: str, folder: Path) -> list[str]:
     """The commands `make TARGET` would run in a fresh clone (no .venv yet)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     done = subprocess.run(
-        ["make", "-n", target], cwd=folder, capture_output=True, text=True, check=True
+        ["make", "-n", "--no-print-directory", target],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.splitlines()
 
