@@ -256,7 +256,7 @@ def dask_scheduler() -> Iterator[str]:
         processes=False,
         protocol="tcp",
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: 8787 may be another cluster's
     ) as cluster:
         yield cluster.scheduler_address
 
