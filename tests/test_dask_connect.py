@@ -223,7 +223,7 @@ def test_an_in_process_scheduler_is_not_probed_as_tcp(bce: Any) -> None:
     import distributed
 
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         assert cluster.scheduler_address.startswith("inproc://")
         args = ("--engine", "dask", "--scheduler", cluster.scheduler_address)

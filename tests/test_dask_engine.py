@@ -23,7 +23,7 @@ distributed = pytest.importorskip("distributed")
 def scheduler() -> Iterator[str]:
     # Worker processes, as on a real cluster: states and errors cross a pickle boundary.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         yield cluster.scheduler_address
 

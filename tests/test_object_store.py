@@ -196,7 +196,7 @@ def test_the_dask_engine_reads_objects_too(bce: Any, s3: str) -> None:
     args = ("--by", "segment", "--worst", "10", "--format", "json")
     # Threads, not processes: the workers see this process's AWS variables.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
     ) as cluster:
         dask = bce(
             "score", url, *args, "--engine", "dask", "--scheduler", cluster.scheduler_address
