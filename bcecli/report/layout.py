@@ -107,10 +107,6 @@ def distinct(value: float | None, threshold: float | None, digits: int = 4) -> t
     return repr(value), repr(threshold)
 
 
-def signed(value: float | None) -> str:
-    return "-" if value is None else ("+" if value > 0 else "") + number(value)
-
-
 def summary_line(document: Document, literal: Literal = as_is) -> str:
     inputs = document["inputs"]
     paths = ", ".join(literal(entry["path"]) for entry in inputs[:3])
@@ -317,21 +313,73 @@ def gate_section(document: Document, literal: Literal = as_is) -> Section | None
     rows = []
     for check in gate["checks"]:
         group = check["group"]
-        value, threshold = distinct(check["value"], check["threshold"])
         rows.append(
             [
                 check["name"],
                 literal(check["column"]),
                 "-" if group is None else group_label(group, literal),
-                value,
-                threshold,
-                number(check["baseline"], 6),
-                signed(check["delta"]),
+                *gate_numbers(check["value"], check["threshold"], check["baseline"]),
                 "pass" if check["passed"] else "FAIL",
             ]
         )
     verdict = "passed" if gate["passed"] else "FAILED"
     return Section(f"Gate: {verdict}", headers, rows, right_align={3, 4, 5, 6})
+
+
+MAX_PLACES = 24  # a gate row's decimals at most (17 significant digits tell floats apart)
+
+
+def gate_numbers(value: float | None, threshold: float | None, baseline: float | None) -> list[str]:
+    """A gate row's value, threshold, baseline and delta (value - baseline) in one format.
+
+    All four get the same decimal places: the value's as the other tables show it (four
+    significant digits, so NE 0.7580 reads the same here), more where needed to tell
+    the value from a different threshold or baseline, and to keep a threshold, baseline
+    or delta that is not zero from printing as zero. So equal numbers print equal,
+    decimal points line up, and a failing 0.45000001 never shows as 0.4500 > 0.4500.
+    """
+    delta = None if value is None or baseline is None else value - baseline
+    first = next((x for x in (value, threshold, baseline) if x is not None), None)
+    places = _own_places(first)
+
+    def shown(x: float | None) -> str:
+        return "-" if x is None else f"{x:,.{places}f}"
+
+    while places < MAX_PLACES and not _clear(value, (threshold, baseline), delta, shown):
+        places += 1
+    sign = "+" if delta is not None and delta > 0 else ""
+    return [shown(value), shown(threshold), shown(baseline), sign + shown(delta)]
+
+
+def _clear(
+    value: float | None,
+    others: tuple[float | None, ...],
+    delta: float | None,
+    shown: Callable[[float | None], str],
+) -> bool:
+    """Whether ``shown`` tells the value from each different number, and zero from not."""
+    for other in others:
+        if other is None:
+            continue
+        if other != 0 and not _nonzero(shown(other)):
+            return False
+        if value is not None and other != value and shown(other) == shown(value):
+            return False
+    return delta is None or delta == 0 or _nonzero(shown(delta))
+
+
+def _nonzero(text: str) -> bool:
+    return any(c in "123456789" for c in text)
+
+
+def _own_places(value: float | None) -> int:
+    """The decimals ``sig`` shows ``value`` with, counted in fixed notation."""
+    if value is None or not math.isfinite(value):
+        return 0
+    places = _decimal_places(sig(value))
+    if places is None:  # sig's exponent form: below 1e-4, or 1e15 and above
+        return 0 if abs(value) >= 1 else 3 - math.floor(math.log10(abs(value)))
+    return places
 
 
 def sections(document: Document, literal: Literal = as_is) -> list[Section]:
