@@ -18,6 +18,7 @@ from typing import Any
 from bcecli.document import CalibrationBin, Document, Metrics, ModelEntry
 
 SE_Z = 1.96  # the table shows mean +- 1.96 SE (a 95% normal interval)
+SE_JOIN = " ± "  # between a mean and its half-width; a narrow terminal stacks the two here
 
 Literal = Callable[[str], str]  # a text from the input, as the renderer shows it literally
 
@@ -29,11 +30,22 @@ def as_is(text: str) -> str:
 
 @dataclass
 class Section:
+    """One table: its cells as text, and what a narrow terminal may do with its columns.
+
+    A terminal never breaks a cell of a ``numeric`` column across lines (at most it
+    stacks a ``mean ± SE`` cell at the ``±``); to fit, it may show ``compact`` instead
+    and then leave out ``droppable`` columns, the first listed first, saying which.
+    """
+
     title: str
     headers: list[str]
     rows: list[list[str]]
     right_align: set[int] = field(default_factory=set)  # column indexes holding numbers
     note: str = ""  # one or more lines under the table
+    numeric: set[int] = field(default_factory=set)  # numbers: never broken across lines
+    droppable: list[int] = field(default_factory=list)  # may be left out, first listed first
+    compact: Section | None = None  # the same rows in fewer, narrower columns
+    verdicts: int | None = None  # the column whose cells start with pass or FAIL
 
 
 def number(value: Any, digits: int = 4) -> str:
@@ -83,7 +95,7 @@ def with_se(mean: float | None, se: float | None) -> str:
     width = fixed(half, places) if places is not None else ""
     if not width or not any(c in "123456789" for c in width):
         width = sig(half, 2)  # too small for the mean's places: show it anyway
-    return f"{shown} ± {width}"
+    return f"{shown}{SE_JOIN}{width}"
 
 
 def _decimal_places(shown: str) -> int | None:
@@ -176,7 +188,16 @@ def metrics_section(document: Document, literal: Literal = as_is) -> Section:
     if len(models) > 1:
         first_name = literal(models[0]["column"])
         note += f"\nΔ: the loss minus {first_name}'s on the same rows (> 0: worse)"
-    return Section("Log loss", headers, rows, right_align=set(range(1, len(headers))), note=note)
+    models_at = set(range(1, len(headers)))
+    return Section(
+        "Log loss",
+        headers,
+        rows,
+        right_align=models_at,
+        note=note,
+        numeric=models_at,
+        droppable=sorted(models_at - {1}, reverse=True),  # the first column's stays
+    )
 
 
 def groups_section(document: Document, literal: Literal = as_is) -> Section | None:
@@ -208,7 +229,16 @@ def groups_section(document: Document, literal: Literal = as_is) -> Section | No
     numeric = set(range(len(key_names), len(headers)))
     note = "log loss ± 1.96 SE; largest groups first"
     title = "By " + ", ".join(map(literal, key_names))
-    return Section(title, headers, rows, right_align=numeric, note=note)
+    # Left out first: the weight, base rate and NE, then rows, then the losses of all
+    # but the first column (the last first); the keys and the first loss always show.
+    rows_at = len(key_names)
+    base_rate_at = rows_at + (2 if weighted else 1)
+    losses_at = list(range(base_rate_at + 1, base_rate_at + 1 + len(models)))
+    droppable = [rows_at + 1] if weighted else []
+    droppable += [base_rate_at, len(headers) - 1, rows_at, *reversed(losses_at[1:])]
+    return Section(
+        title, headers, rows, right_align=numeric, note=note, numeric=numeric, droppable=droppable
+    )
 
 
 def bin_places(bins: int) -> int:
@@ -240,7 +270,17 @@ def calibration_section(document: Document, literal: Literal = as_is) -> Section
         )
     column = literal(document["models"][0]["column"])
     note = f"ECE = {sig(document['metrics']['ece'])} ({column}); gap = observed - mean p"
-    return Section("Calibration", headers, rows, right_align=set(range(1, len(headers))), note=note)
+    numbers = set(range(1, len(headers)))
+    gap_at = len(headers) - 1
+    return Section(
+        "Calibration",
+        headers,
+        rows,
+        right_align=numbers,
+        note=note,
+        numeric=numbers | {0},  # the bins' edges too
+        droppable=[gap_at, 2, 1] if weighted else [gap_at, 1],  # gap, weight, rows
+    )
 
 
 def bin_label(entry: CalibrationBin, places: int) -> str:
@@ -276,7 +316,17 @@ def worst_section(document: Document, literal: Literal = as_is) -> Section | Non
     note = f"highest loss of {column} first; row: data row in its file, from 1"
     if several_files and folder:
         note += f"\nfiles under {literal(folder)}"
-    return Section(f"Worst {len(worst)} rows", headers, rows, right_align=numeric, note=note)
+    # The kept columns are left out first (the last first), then the label.
+    droppable = [*range(len(headers) - 1, offset + 3, -1), offset + 1]
+    return Section(
+        f"Worst {len(worst)} rows",
+        headers,
+        rows,
+        right_align=numeric,
+        note=note,
+        numeric=numeric,
+        droppable=droppable,
+    )
 
 
 def _short_paths(paths: list[str]) -> tuple[list[str], str | None]:
@@ -311,19 +361,38 @@ def gate_section(document: Document, literal: Literal = as_is) -> Section | None
         return None
     headers = ["check", "column", "group", "value", "threshold", "baseline", "delta", "verdict"]
     rows = []
+    compact_rows = []
     for check in gate["checks"]:
         group = check["group"]
-        rows.append(
-            [
-                check["name"],
-                literal(check["column"]),
-                "-" if group is None else group_label(group, literal),
-                *gate_numbers(check["value"], check["threshold"], check["baseline"]),
-                "pass" if check["passed"] else "FAIL",
-            ]
-        )
-    verdict = "passed" if gate["passed"] else "FAILED"
-    return Section(f"Gate: {verdict}", headers, rows, right_align={3, 4, 5, 6})
+        where = "-" if group is None else group_label(group, literal)
+        verdict = "pass" if check["passed"] else "FAIL"
+        numbers = gate_numbers(check["value"], check["threshold"], check["baseline"])
+        rows.append([check["name"], literal(check["column"]), where, *numbers, verdict])
+        named = [verdict, check["name"], literal(check["column"])]
+        if group is not None:
+            named.append(where)
+        compact_rows.append([" ".join(named), *numbers])
+    title = f"Gate: {'passed' if gate['passed'] else 'FAILED'}"
+    numbers_at = {3, 4, 5, 6}
+    # For a narrow terminal: the verdict, check, column and group as one text.
+    compact = Section(
+        title,
+        ["check", *headers[3:7]],
+        compact_rows,
+        right_align={1, 2, 3, 4},
+        numeric={1, 2, 3, 4},
+        droppable=[4, 3, 2],  # delta, baseline, then threshold
+        verdicts=0,
+    )
+    return Section(
+        title,
+        headers,
+        rows,
+        right_align=numbers_at,
+        numeric=numbers_at,
+        compact=compact,
+        verdicts=7,
+    )
 
 
 MAX_PLACES = 24  # a gate row's decimals at most (17 significant digits tell floats apart)
