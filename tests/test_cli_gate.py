@@ -84,7 +84,9 @@ def test_failing_gate_in_the_table_and_markdown(score: Any) -> None:
     markdown = score(PREDS, "--max-ne", "0.5", "--format", "markdown")
     assert markdown.exit_code == 1
     assert "### Gate: FAILED" in markdown.stdout
-    assert "| max_ne | prob | - | 0.758 | 0.5 | - | - | FAIL |" in markdown.stdout
+    # The row's numbers in one format, NE as the metrics table shows it.
+    assert "| normalized entropy | 0.7580 |" in markdown.stdout
+    assert "| max_ne | prob | - | 0.7580 | 0.5000 | - | - | FAIL |" in markdown.stdout
     assert lines(markdown) == ["Gate failed: normalized_entropy 0.758 > max-ne 0.5"]
 
 

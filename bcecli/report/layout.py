@@ -18,6 +18,7 @@ from typing import Any
 from bcecli.document import CalibrationBin, Document, Metrics, ModelEntry
 
 SE_Z = 1.96  # the table shows mean +- 1.96 SE (a 95% normal interval)
+SE_JOIN = " ± "  # between a mean and its half-width; a narrow terminal stacks the two here
 
 Literal = Callable[[str], str]  # a text from the input, as the renderer shows it literally
 
@@ -29,11 +30,22 @@ def as_is(text: str) -> str:
 
 @dataclass
 class Section:
+    """One table: its cells as text, and what a narrow terminal may do with its columns.
+
+    A terminal never breaks a cell of a ``numeric`` column across lines (at most it
+    stacks a ``mean ± SE`` cell at the ``±``); to fit, it may show ``compact`` instead
+    and then leave out ``droppable`` columns, the first listed first, saying which.
+    """
+
     title: str
     headers: list[str]
     rows: list[list[str]]
     right_align: set[int] = field(default_factory=set)  # column indexes holding numbers
     note: str = ""  # one or more lines under the table
+    numeric: set[int] = field(default_factory=set)  # numbers: never broken across lines
+    droppable: list[int] = field(default_factory=list)  # may be left out, first listed first
+    compact: Section | None = None  # the same rows in fewer, narrower columns
+    verdicts: int | None = None  # the column whose cells start with pass or FAIL
 
 
 def number(value: Any, digits: int = 4) -> str:
@@ -83,7 +95,7 @@ def with_se(mean: float | None, se: float | None) -> str:
     width = fixed(half, places) if places is not None else ""
     if not width or not any(c in "123456789" for c in width):
         width = sig(half, 2)  # too small for the mean's places: show it anyway
-    return f"{shown} ± {width}"
+    return f"{shown}{SE_JOIN}{width}"
 
 
 def _decimal_places(shown: str) -> int | None:
@@ -105,10 +117,6 @@ def distinct(value: float | None, threshold: float | None, digits: int = 4) -> t
         if left != right:
             return left, right
     return repr(value), repr(threshold)
-
-
-def signed(value: float | None) -> str:
-    return "-" if value is None else ("+" if value > 0 else "") + number(value)
 
 
 def summary_line(document: Document, literal: Literal = as_is) -> str:
@@ -180,7 +188,16 @@ def metrics_section(document: Document, literal: Literal = as_is) -> Section:
     if len(models) > 1:
         first_name = literal(models[0]["column"])
         note += f"\nΔ: the loss minus {first_name}'s on the same rows (> 0: worse)"
-    return Section("Log loss", headers, rows, right_align=set(range(1, len(headers))), note=note)
+    models_at = set(range(1, len(headers)))
+    return Section(
+        "Log loss",
+        headers,
+        rows,
+        right_align=models_at,
+        note=note,
+        numeric=models_at,
+        droppable=sorted(models_at - {1}, reverse=True),  # the first column's stays
+    )
 
 
 def groups_section(document: Document, literal: Literal = as_is) -> Section | None:
@@ -212,7 +229,16 @@ def groups_section(document: Document, literal: Literal = as_is) -> Section | No
     numeric = set(range(len(key_names), len(headers)))
     note = "log loss ± 1.96 SE; largest groups first"
     title = "By " + ", ".join(map(literal, key_names))
-    return Section(title, headers, rows, right_align=numeric, note=note)
+    # Left out first: the weight, base rate and NE, then rows, then the losses of all
+    # but the first column (the last first); the keys and the first loss always show.
+    rows_at = len(key_names)
+    base_rate_at = rows_at + (2 if weighted else 1)
+    losses_at = list(range(base_rate_at + 1, base_rate_at + 1 + len(models)))
+    droppable = [rows_at + 1] if weighted else []
+    droppable += [base_rate_at, len(headers) - 1, rows_at, *reversed(losses_at[1:])]
+    return Section(
+        title, headers, rows, right_align=numeric, note=note, numeric=numeric, droppable=droppable
+    )
 
 
 def bin_places(bins: int) -> int:
@@ -244,7 +270,17 @@ def calibration_section(document: Document, literal: Literal = as_is) -> Section
         )
     column = literal(document["models"][0]["column"])
     note = f"ECE = {sig(document['metrics']['ece'])} ({column}); gap = observed - mean p"
-    return Section("Calibration", headers, rows, right_align=set(range(1, len(headers))), note=note)
+    numbers = set(range(1, len(headers)))
+    gap_at = len(headers) - 1
+    return Section(
+        "Calibration",
+        headers,
+        rows,
+        right_align=numbers,
+        note=note,
+        numeric=numbers | {0},  # the bins' edges too
+        droppable=[gap_at, 2, 1] if weighted else [gap_at, 1],  # gap, weight, rows
+    )
 
 
 def bin_label(entry: CalibrationBin, places: int) -> str:
@@ -280,7 +316,17 @@ def worst_section(document: Document, literal: Literal = as_is) -> Section | Non
     note = f"highest loss of {column} first; row: data row in its file, from 1"
     if several_files and folder:
         note += f"\nfiles under {literal(folder)}"
-    return Section(f"Worst {len(worst)} rows", headers, rows, right_align=numeric, note=note)
+    # The kept columns are left out first (the last first), then the label.
+    droppable = [*range(len(headers) - 1, offset + 3, -1), offset + 1]
+    return Section(
+        f"Worst {len(worst)} rows",
+        headers,
+        rows,
+        right_align=numeric,
+        note=note,
+        numeric=numeric,
+        droppable=droppable,
+    )
 
 
 def _short_paths(paths: list[str]) -> tuple[list[str], str | None]:
@@ -315,23 +361,94 @@ def gate_section(document: Document, literal: Literal = as_is) -> Section | None
         return None
     headers = ["check", "column", "group", "value", "threshold", "baseline", "delta", "verdict"]
     rows = []
+    compact_rows = []
     for check in gate["checks"]:
         group = check["group"]
-        value, threshold = distinct(check["value"], check["threshold"])
-        rows.append(
-            [
-                check["name"],
-                literal(check["column"]),
-                "-" if group is None else group_label(group, literal),
-                value,
-                threshold,
-                number(check["baseline"], 6),
-                signed(check["delta"]),
-                "pass" if check["passed"] else "FAIL",
-            ]
-        )
-    verdict = "passed" if gate["passed"] else "FAILED"
-    return Section(f"Gate: {verdict}", headers, rows, right_align={3, 4, 5, 6})
+        where = "-" if group is None else group_label(group, literal)
+        verdict = "pass" if check["passed"] else "FAIL"
+        numbers = gate_numbers(check["value"], check["threshold"], check["baseline"])
+        rows.append([check["name"], literal(check["column"]), where, *numbers, verdict])
+        named = [verdict, check["name"], literal(check["column"])]
+        if group is not None:
+            named.append(where)
+        compact_rows.append([" ".join(named), *numbers])
+    title = f"Gate: {'passed' if gate['passed'] else 'FAILED'}"
+    numbers_at = {3, 4, 5, 6}
+    # For a narrow terminal: the verdict, check, column and group as one text.
+    compact = Section(
+        title,
+        ["check", *headers[3:7]],
+        compact_rows,
+        right_align={1, 2, 3, 4},
+        numeric={1, 2, 3, 4},
+        droppable=[4, 3, 2],  # delta, baseline, then threshold
+        verdicts=0,
+    )
+    return Section(
+        title,
+        headers,
+        rows,
+        right_align=numbers_at,
+        numeric=numbers_at,
+        compact=compact,
+        verdicts=7,
+    )
+
+
+MAX_PLACES = 24  # a gate row's decimals at most (17 significant digits tell floats apart)
+
+
+def gate_numbers(value: float | None, threshold: float | None, baseline: float | None) -> list[str]:
+    """A gate row's value, threshold, baseline and delta (value - baseline) in one format.
+
+    All four get the same decimal places: the value's as the other tables show it (four
+    significant digits, so NE 0.7580 reads the same here), more where needed to tell
+    the value from a different threshold or baseline, and to keep a threshold, baseline
+    or delta that is not zero from printing as zero. So equal numbers print equal,
+    decimal points line up, and a failing 0.45000001 never shows as 0.4500 > 0.4500.
+    """
+    delta = None if value is None or baseline is None else value - baseline
+    first = next((x for x in (value, threshold, baseline) if x is not None), None)
+    places = _own_places(first)
+
+    def shown(x: float | None) -> str:
+        return "-" if x is None else f"{x:,.{places}f}"
+
+    while places < MAX_PLACES and not _clear(value, (threshold, baseline), delta, shown):
+        places += 1
+    sign = "+" if delta is not None and delta > 0 else ""
+    return [shown(value), shown(threshold), shown(baseline), sign + shown(delta)]
+
+
+def _clear(
+    value: float | None,
+    others: tuple[float | None, ...],
+    delta: float | None,
+    shown: Callable[[float | None], str],
+) -> bool:
+    """Whether ``shown`` tells the value from each different number, and zero from not."""
+    for other in others:
+        if other is None:
+            continue
+        if other != 0 and not _nonzero(shown(other)):
+            return False
+        if value is not None and other != value and shown(other) == shown(value):
+            return False
+    return delta is None or delta == 0 or _nonzero(shown(delta))
+
+
+def _nonzero(text: str) -> bool:
+    return any(c in "123456789" for c in text)
+
+
+def _own_places(value: float | None) -> int:
+    """The decimals ``sig`` shows ``value`` with, counted in fixed notation."""
+    if value is None or not math.isfinite(value):
+        return 0
+    places = _decimal_places(sig(value))
+    if places is None:  # sig's exponent form: below 1e-4, or 1e15 and above
+        return 0 if abs(value) >= 1 else 3 - math.floor(math.log10(abs(value)))
+    return places
 
 
 def sections(document: Document, literal: Literal = as_is) -> list[Section]:
