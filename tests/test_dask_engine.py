@@ -267,7 +267,7 @@ def test_on_a_terminal_the_dask_engine_shows_the_rows_its_workers_scored(
     table = pa.table({"label": rng.integers(0, 2, rows), "prob": rng.random(rows)})
     path = tmp_path / "groups.parquet"
     pq.write_table(table, path, row_group_size=50_000)
-    args = ("score", str(path), "--chunk-size", "50", "--format", "json")
+    args = ("score", str(path), "--chunk-size", "25", "--format", "json")
     run = run_bce(
         *args, "--engine", "dask", "--scheduler", scheduler, stdout_tty=False, stderr_tty=True
     )
