@@ -3,6 +3,8 @@ error) is byte for byte what the local engine prints."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -251,6 +253,28 @@ def test_progress_counts_every_row_read(scheduler: str) -> None:
         time.sleep(0.05)  # the callbacks run on the client's thread
     assert sum(seen) == 10_010
     assert [(s.rows, s.skipped) for s in result.inputs] == [(10_000, 0), (9, 1)]
+
+
+def test_on_a_terminal_the_dask_engine_shows_the_rows_its_workers_scored(
+    scheduler: str, tmp_path: Path
+) -> None:
+    """The workers read the row groups, so no chunk says how far through the file it is:
+    a spinner counts the rows each finished partition reports, with no percentage."""
+    from test_terminal import PERCENT, run_bce
+
+    rows = 400_000
+    rng = np.random.default_rng(8)
+    table = pa.table({"label": rng.integers(0, 2, rows), "prob": rng.random(rows)})
+    path = tmp_path / "groups.parquet"
+    pq.write_table(table, path, row_group_size=50_000)
+    args = ("score", str(path), "--chunk-size", "25", "--format", "json")
+    run = run_bce(
+        *args, "--engine", "dask", "--scheduler", scheduler, stdout_tty=False, stderr_tty=True
+    )
+    assert run.code == 0
+    assert "scoring" in run.stderr and re.search(r"[1-9]\d{1,2},000 rows", run.stderr)
+    assert not PERCENT.search(run.stderr)
+    assert json.loads(run.stdout)["inputs"][0]["rows"] == rows
 
 
 def test_the_api_scores_on_dask_with_the_local_report(scheduler: str) -> None:

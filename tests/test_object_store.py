@@ -205,6 +205,37 @@ def test_the_dask_engine_reads_objects_too(bce: Any, s3: str) -> None:
     assert (dask.exit_code, dask.stdout, dask.stderr) == (0, local.stdout, "")
 
 
+@pytest.mark.parametrize(
+    ("key", "unit"),
+    [("one/preds.csv", "bytes"), ("one/preds.csv.gz", "bytes"), ("one/preds.parquet", "rows")],
+)
+def test_objects_measure_as_their_local_files(s3: str, key: str, unit: str) -> None:
+    """The progress bar's figures: an object's bytes as stored (compressed for .gz), or its
+    footer's rows; the last chunk is at the end."""
+    from bcecli.io.readers import measure, open_reader
+    from bcecli.io.sources import make_sources
+
+    source = make_sources([f"{s3}/{key}"])[0]
+    extent = measure(source)
+    local = UPLOADS[key]
+    size = local.stat().st_size if unit == "bytes" else 10_000
+    assert extent is not None and (extent.size, extent.unit) == (size, unit)
+    reader = open_reader(source)
+    try:
+        through = [chunk.through for chunk in reader.chunks(["label", "prob"], 3000)]
+    finally:
+        reader.close()
+    assert len(through) > 1 and through[-1] == size
+    assert through == sorted(through)  # type: ignore[type-var]
+
+
+def test_a_prefix_measures_the_rows_of_its_objects(s3: str) -> None:
+    from bcecli.io.readers import Extent, measure
+    from bcecli.io.sources import make_sources
+
+    assert measure(make_sources([f"{s3}/ds/"])[0]) == Extent(100, "rows")
+
+
 def test_file_urls_read_local_files(bce: Any) -> None:
     path = (SAMPLE / "preds.parquet").resolve()
     remote = report(bce, path.as_uri())

@@ -56,8 +56,10 @@ def run_bce(
     env: dict[str, str] | None = None,
     columns: int = 80,
     timeout: float = 60,
+    stdin: int | None = None,
 ) -> Result:
-    """bce as a real process; stdout and stderr each on a pseudo-terminal or a pipe."""
+    """bce as a real process; stdout and stderr each on a pseudo-terminal or a pipe;
+    standard input from the ``stdin`` descriptor (nothing by default)."""
     full_env = {
         k: v
         for k, v in os.environ.items()
@@ -74,7 +76,7 @@ def run_bce(
         ends.append(err_child)
     process = subprocess.Popen(
         [sys.executable, "-m", "bcecli", *args],
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin is None else stdin,
         stdout=out_child if stdout_tty else subprocess.PIPE,
         stderr=err_child if stderr_tty else subprocess.PIPE,
         env=full_env,
@@ -225,3 +227,126 @@ def test_no_progress_when_stderr_is_not_a_terminal(slow_input: Path) -> None:
     run = run_bce("score", str(slow_input), stdout_tty=True, stderr_tty=False)
     assert run.code == 0 and run.stderr == ""
     assert "1,100 rows" in " ".join(ANY_ESCAPE.sub("", run.stdout).split())
+
+
+# Runs that last a few seconds on files of known size: many small chunks of a generated
+# file (the display shows after one second). Each chunk costs a command its own time, so
+# each has its own chunk size, for about three seconds on a busy two-core machine.
+def slow(chunk_size: int) -> tuple[str, str]:
+    return ("--chunk-size", str(chunk_size))
+
+
+ROWS = 400_000
+PERCENT = re.compile(r"\b\d{1,3}%")
+ETA = re.compile(r"eta \d+:\d\d:\d\d")
+
+
+@pytest.fixture(scope="module")
+def long_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """ROWS rows as CSV, gzipped CSV and Parquet (row groups of 50,000)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("long")
+    rng = np.random.default_rng(14)
+    table = pa.table({"label": rng.integers(0, 2, ROWS), "prob": rng.random(ROWS).round(6)})
+    paths = {"csv": folder / "long.csv", "gz": folder / "long.csv.gz"}
+    pacsv.write_csv(table, paths["csv"])
+    with pa.CompressedOutputStream(str(paths["gz"]), "gzip") as out:
+        out.write(paths["csv"].read_bytes())
+    paths["parquet"] = folder / "long.parquet"
+    pq.write_table(table, paths["parquet"], row_group_size=50_000)
+    return paths
+
+
+def test_a_long_run_on_files_shows_a_bar_with_percentage_and_eta(
+    long_inputs: dict[str, Path],
+) -> None:
+    plain, gz = long_inputs["csv"], long_inputs["gz"]
+    run = run_bce("score", str(plain), str(gz), *slow(50), stdout_tty=False, stderr_tty=True)
+    assert run.code == 0
+    assert PERCENT.search(run.stderr) and ETA.search(run.stderr), run.stderr[-2000:]
+    # The total is both files' bytes as stored (the gzipped one's compressed size).
+    total = (plain.stat().st_size + gz.stat().st_size) / 1e6
+    assert f"/{total:.1f} MB" in run.stderr
+    assert re.search(r"\d+\.\d MB/s", run.stderr)
+    assert "\x1b" not in run.stdout  # the report is intact, on its own stream
+    assert f"{2 * ROWS:,} rows" in run.stdout
+
+
+def test_parquet_progress_counts_rows_against_the_footers(long_inputs: dict[str, Path]) -> None:
+    parquet = str(long_inputs["parquet"])
+    run = run_bce("score", parquet, *slow(30), stdout_tty=False, stderr_tty=True)
+    assert run.code == 0
+    assert PERCENT.search(run.stderr) and ETA.search(run.stderr), run.stderr[-2000:]
+    assert re.search(rf"\d\.\d/{ROWS / 1e3:.1f}k rows", run.stderr)
+    assert "rows/s" in run.stderr
+    assert "\x1b" not in run.stdout and f"{ROWS:,} rows" in run.stdout
+
+
+def test_inputs_measured_in_different_units_show_a_spinner(long_inputs: dict[str, Path]) -> None:
+    # Rows of a Parquet file and bytes of a CSV file do not add up to one total.
+    files = ("sample_data/preds.parquet", str(long_inputs["csv"]), "-y", "label", "-p", "prob")
+    run = run_bce("score", *files, *slow(25), stdout_tty=False, stderr_tty=True)
+    assert run.code == 0
+    assert "scoring" in run.stderr and " rows " in run.stderr
+    assert not PERCENT.search(run.stderr) and "eta" not in run.stderr
+
+
+def test_standard_input_shows_a_spinner_with_rows_and_no_percentage() -> None:
+    reader, writer = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(writer, "w") as stream:
+            stream.write("label,prob\n" + "1,0.9\n0,0.2\n" * 500)
+            stream.flush()
+            time.sleep(1.6)
+            stream.write("1,0.8\n" * 100)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    try:
+        run = run_bce("score", "-", stdout_tty=False, stderr_tty=True, stdin=reader)
+    finally:
+        os.close(reader)
+        thread.join(timeout=10)
+    assert run.code == 0
+    assert "scoring" in run.stderr and "1,000 rows" in run.stderr
+    assert not PERCENT.search(run.stderr) and "eta" not in run.stderr
+    assert "1,100 rows" in " ".join(run.stdout.split())
+
+
+def test_rows_shows_the_bar_on_stderr_while_rows_go_down_a_pipe(
+    long_inputs: dict[str, Path],
+) -> None:
+    run = run_bce("rows", str(long_inputs["csv"]), *slow(15), stdout_tty=False, stderr_tty=True)
+    assert run.code == 0
+    assert PERCENT.search(run.stderr) and ETA.search(run.stderr), run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert lines[0] == "label,prob,log_loss" and len(lines) == ROWS + 1
+    assert "\x1b" not in run.stdout
+
+
+def test_rows_to_a_file_show_the_display_though_stdout_is_a_terminal(
+    slow_input: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "losses.csv"
+    run = run_bce("rows", str(slow_input), "-o", str(out), stderr_tty=True)
+    assert run.code == 0 and run.stdout == ""
+    assert "scoring" in run.stderr and " rows " in run.stderr  # a pipe's size is unknown
+    assert run.stderr.endswith(f"Wrote 1,100 rows to {out}.\r\n")
+    assert len(out.read_text().splitlines()) == 1 + 1100
+
+
+def test_rows_printed_on_the_terminal_get_no_display_among_them(slow_input: Path) -> None:
+    run = run_bce("rows", str(slow_input), stdout_tty=True, stderr_tty=True)
+    assert run.code == 0 and run.stderr == ""
+    assert len(visible_lines(run.stdout.strip())) == 1 + 1100
+
+
+def test_rows_quiet_hides_the_display(slow_input: Path) -> None:
+    run = run_bce("rows", str(slow_input), "-q", stdout_tty=False, stderr_tty=True)
+    assert run.code == 0 and run.stderr == ""
+    assert len(run.stdout.splitlines()) == 1 + 1100

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import click
 
 from bcecli.engines import ENGINES, SCHEDULER_VARIABLE
 from bcecli.errors import UsageError
-from bcecli.io.formats import INPUT_FORMATS
+from bcecli.io.formats import INPUT_FORMATS, format_by_extension, split_compression
 from bcecli.report.renderers import RENDERERS, Renderer
 
 if TYPE_CHECKING:
@@ -146,9 +147,56 @@ class InputOptions:
         return [LazyReader(source, no_header=self.no_header) for source in sources]
 
 
+def _readable_name(name: str) -> bool:
+    """True for a file name bce reads by its extension (``preds.csv.gz``, ``x.parquet``)."""
+    stem, compression = split_compression(name)
+    fmt = format_by_extension(stem, INPUT_FORMATS)
+    return fmt is not None and not (fmt == "parquet" and compression)
+
+
+def complete_inputs(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of FILE: the folders (Parquet datasets, or the way to a file) and
+    the CSV, TSV and Parquet files whose names begin as typed; hidden ones only when a
+    dot is typed. ``-`` and URLs are typed, not completed.
+
+    A lone folder comes with what it holds, so the shell stops after its ``/`` (one
+    candidate would end the word with a space) and the next TAB goes on inside it.
+    """
+    from click.shell_completion import CompletionItem
+
+    if "://" in incomplete:
+        return []
+    head, sep, start = incomplete.rpartition(os.sep)
+    found = _entries(head + sep, start)
+    if len(found) == 1 and found[0].endswith(os.sep):
+        found += _entries(found[0], "")
+    return [CompletionItem(path) for path in found]
+
+
+def _entries(folder: str, start: str) -> list[str]:
+    """``folder`` + each name in it that begins with ``start`` and bce could read (a
+    folder with ``/`` after it), sorted."""
+    try:
+        with os.scandir(os.path.expanduser(folder) or os.curdir) as listing:
+            entries = [
+                (entry.name, entry.is_dir())
+                for entry in listing
+                if entry.name.startswith(start) and (start or not entry.name.startswith("."))
+            ]
+    except OSError:
+        return []
+    return sorted(
+        folder + name + (os.sep if is_dir else "")
+        for name, is_dir in entries
+        if is_dir or _readable_name(name)
+    )
+
+
 input_options = _bundle(
     [
-        click.argument("files", nargs=-1, metavar="[FILE]..."),
+        click.argument("files", nargs=-1, metavar="[FILE]...", shell_complete=complete_inputs),
         click.option(
             "-y", "--label", metavar="COL", help="Label column (0/1, true/false, or two classes)."
         ),
@@ -320,6 +368,8 @@ gate_options = _bundle(
         ),
         click.option(
             "--baseline",
+            # A path for shell completion; bce reads and checks the file itself.
+            type=click.Path(readable=False),
             metavar="REPORT.json",
             help="A JSON report of an earlier run (bce score --format json) to compare "
             "with; needs --max-increase.",

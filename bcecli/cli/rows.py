@@ -46,7 +46,13 @@ if TYPE_CHECKING:
     default=None,
     help="Output format. Default: by the extension of -o; csv otherwise.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No summary line on standard error.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress bar or summary line on standard error. (The bar shows only when "
+    "standard error is a terminal and the rows do not go to the terminal too.)",
+)
 def rows(
     *,
     inputs: InputOptions,
@@ -67,6 +73,7 @@ def rows(
       bce rows preds.parquet --keep id,segment -o losses.parquet
       tail -f preds.csv | bce rows - --output-format ndjson
     """
+    from bcecli.cli.progress import Progress
     from bcecli.core.inputs import InputCounts
     from bcecli.errors import InputError
     from bcecli.io.writers import open_sink, write_rows
@@ -79,9 +86,11 @@ def rows(
     readers = inputs.readers()
     counts = InputCounts()
     written = 0
-    with open_sink(output, fmt, sys.stdout.buffer) as sink:
+    # No display where the rows themselves are printed: it would be drawn among them.
+    progress = Progress(readers, quiet=quiet or _to_terminal(output))
+    with open_sink(output, fmt, sys.stdout.buffer) as sink, progress:
         table = iter_row_losses(
-            readers,
+            progress.readers,
             settings,
             counts=counts,
             passthrough_text=fmt in ("csv", "tsv"),
@@ -95,6 +104,11 @@ def rows(
     if not quiet:
         _summary(written, counts.skipped, output)
     return 0
+
+
+def _to_terminal(output: str | None) -> bool:
+    """True when the rows are written to a terminal."""
+    return output in (None, "-") and sys.stdout.isatty()
 
 
 def _reads_stdin(readers: list[Reader]) -> bool:

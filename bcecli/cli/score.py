@@ -110,8 +110,8 @@ def score(
     # Every option is accepted: whatever stops the run now is told in --junit-xml too.
     with plan.errors_to_junit():
         readers = inputs.readers()
-        with Progress(readers, quiet=quiet) as on_progress:
-            result = chosen.score(readers, settings, on_progress=on_progress)
+        with Progress(readers, quiet=quiet) as progress:
+            result = chosen.score(progress.readers, settings, on_progress=progress.on_rows)
         report = build_report(result)
         plan.apply(report)  # sets report.gate, writes --junit-xml
         document = report.to_dict()

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterator, Sequence
-from typing import IO
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -23,7 +25,7 @@ from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
-from bcecli.io.reader_base import Chunk, column_keys, reason, slice_rows
+from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
 
@@ -46,8 +48,9 @@ class CsvReader:
     def __init__(self, source: Source, *, no_header: bool = False) -> None:
         self.source = source
         self.name = shown_path(source.path)
-        self._stream = _open_text_stream(source)
+        self._stream, self._stored = _open_text_stream(source)
         self._pending = b""
+        self._text_read = 0  # bytes of text read from the stream, after decompression
         self._first_line_bytes = 0
         self._eof = False
         self._cr_line_ends = False  # classic Mac files: read every CR as a line end
@@ -61,6 +64,44 @@ class CsvReader:
     def close(self) -> None:
         if self._stream is not sys.stdin.buffer:
             self._stream.close()
+
+    @staticmethod
+    def extent(source: Source) -> Extent | None:
+        """The file's size as stored, which ``Chunk.through`` counts towards; None for
+        standard input or a pipe, whose size is unknown."""
+        if source.is_stdin:
+            return None
+        if filesystems.is_url(source.path):
+            size = filesystems.stored_size(source.path)
+            return None if size is None else Extent(size, "bytes")
+        status = os.stat(source.path)
+        return Extent(status.st_size, "bytes") if stat.S_ISREG(status.st_mode) else None
+
+    def _position(self) -> int | None:
+        """How far through the file as stored reading is (bytes read of a compressed file
+        before decompression); None where that is unknown (standard input, a pipe)."""
+        if self._stored is None:
+            return None
+        try:
+            return int(self._stored.tell())
+        except (OSError, ValueError, pa.ArrowException):  # a pipe cannot tell
+            self._stored = None
+            return None
+
+    def _measured(self, blocks: Iterator[bytes], before: int) -> Iterator[tuple[bytes, int | None]]:
+        """Each block with how far through the stored file its end is: the stored position
+        as the block is cut, times the share of the text read so far that ends with this
+        block (exact for plain text; for compressed text, at the ratio read so far).
+        ``before`` is the text before the first block (the header). Taken as blocks are
+        cut: reading runs ahead of parsing."""
+        text_end = before
+        for block in blocks:
+            text_end += len(block)
+            position = self._position()
+            if position is None:
+                yield block, None
+            else:
+                yield block, position * text_end // max(self._text_read, 1)
 
     # -- raw bytes -----------------------------------------------------------------
 
@@ -79,6 +120,7 @@ class CsvReader:
             ) from None
         if not data:
             self._eof = True
+        self._text_read += len(data)
         if self._cr_line_ends:
             return bytes(data).replace(b"\r", b"\n")
         return bytes(data)
@@ -201,24 +243,33 @@ class CsvReader:
     ) -> Iterator[Chunk]:
         parser = BlockParser(self.source, self.column_names, columns, float_columns, text_columns)
 
-        def parse(block: bytes) -> tuple[bytes, pa.Table | None]:
+        def parse(
+            item: tuple[bytes, int | None],
+        ) -> tuple[tuple[bytes, int | None], pa.Table | None]:
             # Row numbers are known only in order: a failing block is parsed again
             # below, in order, to name its row.
             try:
-                return block, parser.parse(block, 0)
+                return item, parser.parse(item[0], 0)
             except InputError:
-                return block, None
+                return item, None
 
         # Standard input stays on one thread so each block is handed on as soon as
         # its lines arrive; files are parsed on every core while this one computes.
         workers = 1 if self.source.is_stdin else default_workers()
-        blocks = self._blocks(self._block_bytes(chunk_size))
+        before = self._text_read - len(self._pending)
+        blocks = self._measured(self._blocks(self._block_bytes(chunk_size)), before)
         rows_before = 0
-        for block, parsed in ordered_map(parse, blocks, workers=workers):
+        start = 0  # the stored position before this block: its pieces share out the rest
+        for (block, end), parsed in ordered_map(parse, blocks, workers=workers):
             table = parser.parse(block, rows_before) if parsed is None else parsed
             for offset, piece in slice_rows(table, chunk_size):
-                yield Chunk(self.source.path, rows_before + offset + 1, piece)
+                through = None
+                if end is not None:
+                    through = start + (end - start) * (offset + piece.num_rows) // table.num_rows
+                yield Chunk(self.source.path, rows_before + offset + 1, piece, through)
             rows_before += table.num_rows
+            if end is not None:
+                start = end
 
 
 class BlockParser:
@@ -393,19 +444,53 @@ class BlockParser:
         )
 
 
-def _open_text_stream(source: Source) -> IO[bytes]:
+def _open_text_stream(source: Source) -> tuple[IO[bytes], Any]:
+    """The source's text, and the stream of its bytes as stored, whose ``tell()`` is how
+    far through the file reading is (None for standard input).
+
+    A compressed file is decompressed here, over a stored stream of its own, so that
+    position counts compressed bytes, as the file's size does.
+    """
     if source.is_stdin:
-        return sys.stdin.buffer
-    if filesystems.is_url(source.path):
-        stream = filesystems.open_stream(source.path, source.compression)
-        return io.BufferedReader(stream, buffer_size=STREAM_BUFFER)
+        return sys.stdin.buffer, None
     try:
+        if filesystems.is_url(source.path):
+            stored = _Counted(filesystems.open_stream(source.path, None))
+        elif source.compression:
+            stored = pa.OSFile(source.path)
+        else:
+            plain = open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
+            return plain, plain
+        stream = stored
         if source.compression:
-            stream = pa.input_stream(source.path, compression=source.compression)
-            return io.BufferedReader(stream, buffer_size=STREAM_BUFFER)
-        return open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
+            stream = pa.CompressedInputStream(stored, source.compression)
     except (OSError, pa.ArrowException) as error:
         raise InputError(f"{source.path}: cannot open it ({reason(error)}).") from None
+    return io.BufferedReader(stream, buffer_size=STREAM_BUFFER), stored
+
+
+class _Counted(io.RawIOBase):
+    """An object store's stream, which cannot tell its position, counting the bytes read."""
+
+    def __init__(self, stream: pa.NativeFile) -> None:
+        super().__init__()
+        self._stream = stream
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = int(self._stream.readinto(buffer))
+        self._read += count
+        return count
+
+    def tell(self) -> int:
+        return self._read
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _skip_blank_lines(buffer: bytearray, start: int) -> int:

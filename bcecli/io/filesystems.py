@@ -95,6 +95,16 @@ def file_type(url: str) -> str:
     return "file"
 
 
+def stored_size(url: str) -> int | None:
+    """The object's size in bytes as stored, or None where the store does not say."""
+    location = locate(url)
+    try:
+        size = location.filesystem.get_file_info(location.path).size
+    except _failures() as error:
+        raise read_error(url, error) from None
+    return None if size is None else int(size)
+
+
 def missing_error(url: str) -> InputError:
     """What to say when nothing is at ``url``: the bucket or the object is missing."""
     import pyarrow.fs as pafs

@@ -24,6 +24,7 @@ from bcecli.io.convert import as_array
 from bcecli.io.parallel import default_workers, read_ahead
 from bcecli.io.reader_base import (
     Chunk,
+    Extent,
     column_keys,
     occurrence_indices,
     occurrences,
@@ -75,6 +76,18 @@ class ParquetReader:
 
     def close(self) -> None:
         self._in_memory = None
+
+    @classmethod
+    def extent(cls, source: Source) -> Extent | None:
+        """The rows of every file, from their footers, which ``Chunk.through`` counts
+        towards; None for standard input or a pipe, which would have to be read whole."""
+        if source.is_stdin:
+            return None
+        path = source.path
+        if not (source.is_dataset or filesystems.is_url(path) or os.path.isfile(path)):
+            return None
+        reader = cls(source)
+        return Extent(sum(reader._open(file).metadata.num_rows for file, _ in reader.files), "rows")
 
     def _list_files(self) -> list[tuple[str, dict[str, str | None]]]:
         path = self.source.path
@@ -217,6 +230,7 @@ class ParquetReader:
         text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
         wanted = [self._positions[name] for name in columns]
+        read = 0  # rows of the whole source so far: what ``through`` counts
         for path, partition in self.files:
             parquet = self._open(path)
             file_columns = self._file_columns(parquet, path, partition, wanted)
@@ -225,10 +239,12 @@ class ParquetReader:
                 tables = read_ahead(tables, ahead=AHEAD)
             rows_before = 0
             for table in tables:
+                read += table.num_rows
                 yield Chunk(
                     path,
                     rows_before + 1,
                     self._with_partition(table, path, rows_before + 1, partition, wanted, columns),
+                    read,
                 )
                 rows_before += table.num_rows
 

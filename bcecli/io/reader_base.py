@@ -1,6 +1,6 @@
-"""What every format's reader shares: the chunks they yield, the Reader protocol,
-the keys that address columns of a header with repeated names, slicing a table into
-chunks, and the reason an error gives.
+"""What every format's reader shares: the chunks they yield, how much a source holds,
+the Reader protocol, the keys that address columns of a header with repeated names,
+slicing a table into chunks, and the reason an error gives.
 
 The format modules (``csv_reader``, ``parquet_reader``) import this, not
 ``readers``, which imports them to dispatch: so no module imports back into its importer.
@@ -19,11 +19,26 @@ from bcecli.io.sources import Source
 
 @dataclass
 class Chunk:
-    """Some consecutive rows of one file: ``first_row`` is the 1-based data row of row 0."""
+    """Some consecutive rows of one file: ``first_row`` is the 1-based data row of row 0.
+
+    ``through`` is how far through its source the reader is once this chunk is read, in
+    the unit of the source's ``Extent`` (bytes of the file as stored, or rows); None
+    where the reader does not measure it.
+    """
 
     path: str
     first_row: int
     table: pa.Table
+    through: int | None = None
+
+
+@dataclass(frozen=True)
+class Extent:
+    """How much a source holds, in the unit its chunks' ``through`` counts: ``bytes`` of
+    the file as stored (compressed bytes for a compressed file), or ``rows``."""
+
+    size: int
+    unit: str
 
 
 class Reader(Protocol):

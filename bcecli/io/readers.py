@@ -8,21 +8,52 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
+import pyarrow as pa
+
+from bcecli.errors import BceError
 from bcecli.io.formats import READERS
-from bcecli.io.reader_base import Chunk, Reader, column_keys, slice_rows
+from bcecli.io.reader_base import Chunk, Extent, Reader, column_keys, slice_rows
 from bcecli.io.sources import Source
 
-__all__ = ["Chunk", "LazyReader", "Reader", "column_keys", "open_reader", "slice_rows"]
+__all__ = [
+    "Chunk",
+    "Extent",
+    "LazyReader",
+    "Reader",
+    "column_keys",
+    "measure",
+    "open_reader",
+    "slice_rows",
+]
+
+
+def _reader_class(source: Source) -> Any:
+    # Each format's module is imported only when a source of that format is read.
+    module, _, name = READERS[source.format].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def open_reader(source: Source, *, no_header: bool = False) -> Reader:
     """Open a source and read its column names; nothing else is read yet."""
-    # Each format's module is imported only when a source of that format is read.
-    module, _, name = READERS[source.format].partition(":")
-    reader_class = getattr(importlib.import_module(module), name)
-    reader: Reader = reader_class(source, no_header=no_header)
+    reader: Reader = _reader_class(source)(source, no_header=no_header)
     return reader
+
+
+def measure(source: Source) -> Extent | None:
+    """How much a source holds, in the unit its chunks' ``through`` counts, without
+    opening its reader (safe beside a pass that reads it). None where that is unknown:
+    standard input, a pipe, a format whose reader has no ``extent``, or a source that
+    cannot be read now (the pass says why when it reaches it)."""
+    extent = getattr(_reader_class(source), "extent", None)
+    if extent is None:
+        return None
+    try:
+        result: Extent | None = extent(source)
+    except (BceError, OSError, ValueError, pa.ArrowException):
+        return None
+    return result
 
 
 class LazyReader:
