@@ -3,22 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench golden clean
+.PHONY: run test lint bench golden dist clean
 
+# The steps of the venv and of test are in tools/dev.py, which the CI's Windows job runs too.
 $(BIN)/bce: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(PYTHON) tools/dev.py venv
 	touch $(BIN)/bce
 
 run: $(BIN)/bce  ## install, then score the shipped sample data
 	$(BIN)/bce score sample_data/preds.csv
 
 test: $(BIN)/bce  ## install, then lint, type-check and run the whole test suite
-	$(BIN)/ruff check bcecli tests benchmarks
-	$(BIN)/ruff format --check bcecli tests benchmarks
-	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python tools/dev.py test
 
 bench: $(BIN)/bce  ## the side-by-side benchmark against DuckDB, polars, pandas, scikit-learn
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
@@ -27,5 +23,9 @@ bench: $(BIN)/bce  ## the side-by-side benchmark against DuckDB, polars, pandas,
 golden: $(BIN)/bce  ## regenerate the golden table/markdown files after a deliberate change
 	BCE_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
 
+dist: $(BIN)/bce  ## build the sdist, and from it the wheel, into dist/
+	rm -rf dist bcecli.egg-info
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
