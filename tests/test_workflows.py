@@ -150,6 +150,15 @@ def test_release_publishes_from_a_version_tag_with_trusted_publishing() -> None:
         "publish"
     ]
     assert set(publish["needs"]) == set(jobs) - {"publish"}
+    # Only once the sdist and whichever wheels apply (pure, or cibuildwheel's) succeeded.
+    condition = " ".join(publish["if"].split())
+    for clause in (
+        "${{ !cancelled()",
+        "needs.sdist.result == 'success'",
+        "(needs.pure-wheel.result == 'success' && needs.wheels.result == 'skipped')",
+        "(needs.wheels.result == 'success' && needs.pure-wheel.result == 'skipped')",
+    ):
+        assert clause in condition, clause
     uses = [step.get("uses", "") for step in publish["steps"]]
     assert uses[-1] == "pypa/gh-action-pypi-publish@release/v1"
     assert "url" not in publish["environment"]  # bce has no public address yet
