@@ -6,26 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_EXTRA := $(VENV)/.test-extra-installed
 
-.PHONY: run test lint bench golden docs clean
+.PHONY: run test lint bench golden docs dist clean
 
+# The install and test steps are in tools/dev.py, which the CI's Windows job runs too.
 $(BIN)/bce: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(PYTHON) tools/dev.py venv
 	touch $(BIN)/bce
 
 $(TEST_EXTRA): $(BIN)/bce
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python tools/dev.py test-extra
 	touch $(TEST_EXTRA)
 
 run: $(BIN)/bce  ## install bce (run-time dependencies only), then score the shipped sample data
 	$(BIN)/bce score sample_data/preds.csv
 
 test: $(TEST_EXTRA)  ## install with the test extra, then lint, type-check and run the whole test suite
-	$(BIN)/ruff check bcecli tests benchmarks
-	$(BIN)/ruff format --check bcecli tests benchmarks
-	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python tools/dev.py test
 
 bench: $(BIN)/bce  ## the side-by-side benchmark against DuckDB, polars, pandas, scikit-learn
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
@@ -37,5 +33,9 @@ golden: $(TEST_EXTRA)  ## regenerate the golden table/markdown files after a del
 docs: $(TEST_EXTRA)  ## rewrite the outputs of the README's and docs/' examples after a deliberate change
 	BCE_UPDATE_DOCS=1 $(BIN)/python -m pytest tests/test_docs_run.py
 
+dist: $(TEST_EXTRA)  ## build the sdist, and from it the wheel, into dist/
+	rm -rf dist bcecli.egg-info
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""The report document (``bce.report/1``, SPEC section 6): its name and its typed shape.
+"""The report document (``bce.report/1``, as ``--format json`` prints it): its name and shape.
 
 Neutral ground between the gate and the report: bcecli.gate reads documents and writes
 their ``gate`` object, bcecli.report builds and renders them, and both import the shape

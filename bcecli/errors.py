@@ -9,7 +9,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """bce's exit statuses, as grep and diff use them (SPEC section 7)."""
+    """bce's exit statuses, as grep and diff use them (each command's --help lists its own)."""
 
     OK = 0
     GATE_FAILED = 1

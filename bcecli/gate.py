@@ -1,4 +1,4 @@
-"""Quality gates over a report document (SPEC section 7): pure decisions, no wording, no exits.
+"""Quality gates over a report document: pure decisions, no wording, no exits.
 
 ``evaluate()`` turns a report document (``Report.to_dict()``) and the thresholds into the
 ``gate`` object of the JSON report. The lines that say why a check failed are in
@@ -6,7 +6,7 @@ bcecli.report.gate_text; the CLI prints them and picks the exit code. This modul
 only the standard library, bcecli.errors and bcecli.document, so the report package can
 use the gate without the gate depending on the report.
 
-Decisions where the SPEC is silent (each is tested in tests/test_gate.py):
+Decisions on the edge cases (each is tested in tests/test_gate.py):
 
 - An undefined value (``None`` or NaN: NE when the base rate is 0 or 1, a loss over zero
   weight) cannot pass a threshold, so its check fails, and says why. A gate that cannot be

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import importlib.util
 import io
 import json
 import logging
@@ -756,9 +757,19 @@ def test_make_run_installs_what_bce_needs_at_run_time_and_make_test_the_test_ext
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     run = dry_run("run", tmp_path)
-    installs = [line for line in run if "pip install" in line and "--upgrade pip" not in line]
-    assert installs == [".venv/bin/python -m pip install --quiet -e ."]
-    assert run[-1] == ".venv/bin/bce score sample_data/preds.csv"
+    assert run == [
+        "python3 tools/dev.py venv",
+        "touch .venv/bin/bce",
+        ".venv/bin/bce score sample_data/preds.csv",
+    ]
     test = dry_run("test", tmp_path)
-    assert ".venv/bin/python -m pip install --quiet -e '.[test]'" in test
-    assert test[: len(run) - 1] == run[:-1]  # the same venv, then the test extra on top
+    assert test[:2] == run[:2]  # the same venv, then the test extra on top
+    assert ".venv/bin/python tools/dev.py test-extra" in test
+    # What those steps install: bce alone for `make run`, the test extra for the tests.
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "tools" / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    installs = [step[-1] for step in dev.INSTALL if "--upgrade" not in step]
+    assert installs == ["."]
+    assert [step[-1] for step in dev.TEST_EXTRA] == [".[test]"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,9 @@ from bcecli.core.batch import Batch, StateConfig
 from bcecli.core.entries import CalibrationBin
 from bcecli.core.exact import ExactSum, ratio
 from bcecli.core.exactsum import grouped_exact_sums
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; annotations only, so 3.10 runs without it
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

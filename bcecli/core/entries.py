@@ -1,5 +1,5 @@
 """The entries core's numbers leave in: the paired difference, calibration bin and worst
-row objects of the report document (SPEC section 6), typed once (the metrics object
+row objects of the report document (``bce.report/1``), typed once (the metrics object
 is typed beside its formulas, in bcecli.core.metrics).
 
 Standard library only, so the document types (bcecli.document) and the gate can name

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bcecli.core.accumulate import GroupSums
 from bcecli.core.batch import Batch, GroupKey, StateConfig
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; annotations only, so 3.10 runs without it
 
 
 class GroupedSums:

@@ -39,7 +39,7 @@ DIFF_TERMS: dict[str, Callable[[RowTerms], FloatArray]] = {
 
 
 class Metrics(TypedDict):
-    """SPEC section 4: one probability column over some rows."""
+    """The metrics of one probability column over some rows (the report's metrics object)."""
 
     rows: int
     skipped: int
@@ -97,7 +97,7 @@ def binary_entropy(rate: float) -> float | None:
 
 
 def model_metrics(group: GroupSums, index: int = 0, *, skipped: int = 0) -> Metrics:
-    """The SPEC section 4 metrics of prediction column ``index`` in one population."""
+    """The metrics of prediction column ``index`` in one population."""
     model = group.models[index]
     base_rate = ratio(group.positives, group.weight)
     log_loss = ratio(model["loss"], group.weight)

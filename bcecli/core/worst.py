@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from bcecli.core.batch import Batch, StateConfig
 from bcecli.core.entries import WorstEntry
+
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; annotations only, so 3.10 runs without it
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]

@@ -1,4 +1,4 @@
-"""The gate's verdicts in words: one plain line per failed check (SPEC section 7).
+"""The gate's verdicts in words: one plain line per failed check.
 
 bcecli.gate decides; this says why a check failed, for the CLI's stderr and for the
 messages of --junit-xml, with the report's own number formatting.
