@@ -97,6 +97,7 @@ def test_bash_sources_the_script_and_fills_its_candidates() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().splitlines() == [
         "sample_data/",
+        "sample_data/bad.csv",
         "sample_data/no_header.csv",
         "sample_data/preds.csv",
         "sample_data/preds.csv.gz",
