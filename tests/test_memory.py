@@ -4,10 +4,19 @@ is bounded in bytes (SPEC section 8)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bcecli.io import parallel
+import bcecli
+import bcecli.scoring.inputs as scoring_inputs
+from bcecli.core.state import ScoreState
+from bcecli.io import csv_reader, parallel
+from bcecli.io.readers import Chunk, open_reader
+from bcecli.io.sources import make_sources
+from bcecli.scoring.rows import iter_row_losses
+from bcecli.scoring.settings import Settings
 
 MIB = 1 << 20
 
@@ -53,3 +62,93 @@ def test_a_stage_keeps_no_more_than_its_byte_budget_in_flight(
     # Items over the budget: the one the caller works on and the next, never more, so a
     # large chunk size is not multiplied by the workers.
     assert _in_flight(20 * MIB, monkeypatch) == 2
+
+
+@pytest.fixture
+def chunk_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Chunks the CSV reader has handed out (``pulled``), with a scoring pool of four
+    threads whose stages hold at most the next result and one more (a budget of 1 byte)."""
+    counts = {"pulled": 0}
+    chunks = csv_reader.CsvReader.chunks
+
+    def counted(self: csv_reader.CsvReader, *args: Any, **kwargs: Any) -> Iterator[Chunk]:
+        for chunk in chunks(self, *args, **kwargs):
+            counts["pulled"] += 1
+            yield chunk
+
+    monkeypatch.setattr(csv_reader.CsvReader, "chunks", counted)
+    monkeypatch.setattr(csv_reader, "default_workers", lambda: 1)
+    monkeypatch.setattr(scoring_inputs, "default_workers", lambda: 4)
+    monkeypatch.setattr(parallel, "STAGE_BYTES", 1)
+    return counts
+
+
+@pytest.fixture
+def predictions_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "p.csv"
+    path.write_text("label,prob\n" + "1,0.75\n0,0.25\n" * 10_000)
+    return path
+
+
+def test_scoring_takes_on_chunks_by_their_bytes(
+    chunk_counts: dict[str, int], predictions_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    merged = 0
+    most = 0
+    merge = ScoreState.merge
+
+    def counted(self: ScoreState, other: ScoreState) -> None:
+        nonlocal merged, most
+        most = max(most, chunk_counts["pulled"] - merged)
+        merged += 1
+        merge(self, other)
+
+    monkeypatch.setattr(ScoreState, "merge", counted)
+    report = bcecli.score(str(predictions_csv), chunk_size=1000)
+    assert report.to_dict()["metrics"]["rows"] == 20_000
+    assert merged == 20
+    assert most == 2  # the chunk merged now and the one scored meanwhile; not five
+
+
+def test_rows_takes_on_chunks_by_their_bytes(
+    chunk_counts: dict[str, int], predictions_csv: Path
+) -> None:
+    reader = open_reader(make_sources([str(predictions_csv)])[0])
+    most = 0
+    written = 0
+    for table in iter_row_losses([reader], Settings(chunk_size=1000)):
+        most = max(most, chunk_counts["pulled"] - written)
+        written += 1
+        assert table.num_rows == 1000
+    assert written == 20
+    assert most == 2
+
+
+def test_csv_parsing_takes_on_blocks_by_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("label,prob\n" + "1,0.75\n0,0.25\n" * 100_000)  # 1.4 MB
+    monkeypatch.setattr(csv_reader, "BLOCK_RANGE", (1 << 16, 1 << 16))  # 64 KiB blocks
+    monkeypatch.setattr(csv_reader, "default_workers", lambda: 4)
+    monkeypatch.setattr(parallel, "STAGE_BYTES", 1)
+    read = 0
+    blocks = csv_reader.CsvReader._blocks
+
+    def counted(self: csv_reader.CsvReader, block_bytes: int) -> Iterator[bytes]:
+        nonlocal read
+        for block in blocks(self, block_bytes):
+            read += 1
+            yield block
+
+    monkeypatch.setattr(csv_reader.CsvReader, "_blocks", counted)
+    reader = open_reader(make_sources([str(path)])[0])
+    most = 0
+    taken = 0
+    for chunk in reader.chunks(["label", "prob"], 1_000_000, ["prob"]):
+        taken += 1
+        most = max(most, read - taken + 1)
+        assert chunk.table.num_rows > 0
+    reader.close()
+    assert taken == read >= 20
+    assert most == 2  # the block in hand and the one parsed meanwhile; not five

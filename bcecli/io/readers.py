@@ -10,10 +10,10 @@ import importlib
 from collections.abc import Iterator, Sequence
 
 from bcecli.io.formats import READERS
-from bcecli.io.reader_base import Chunk, Reader, slice_rows
+from bcecli.io.reader_base import Chunk, Reader, chunk_bytes, slice_rows
 from bcecli.io.sources import Source
 
-__all__ = ["Chunk", "LazyReader", "Reader", "open_reader", "slice_rows"]
+__all__ = ["Chunk", "LazyReader", "Reader", "chunk_bytes", "open_reader", "slice_rows"]
 
 
 def open_reader(source: Source, *, no_header: bool = False) -> Reader:
