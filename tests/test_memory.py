@@ -1,18 +1,20 @@
 """Memory is set by fixed byte budgets, not by the input: the look-ahead of each stage
-is bounded in bytes (SPEC section 8)."""
+is bounded in bytes, and text is encoded in small pieces (SPEC section 8)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 import bcecli
 import bcecli.scoring.inputs as scoring_inputs
 from bcecli.core.state import ScoreState
-from bcecli.io import csv_reader, parallel
+from bcecli.io import csv_reader, parallel, writers
 from bcecli.io.readers import Chunk, open_reader
 from bcecli.io.sources import make_sources
 from bcecli.scoring.rows import iter_row_losses
@@ -152,3 +154,30 @@ def test_csv_parsing_takes_on_blocks_by_their_bytes(
     reader.close()
     assert taken == read >= 20
     assert most == 2  # the block in hand and the one parsed meanwhile; not five
+
+
+# -- the writers' text in flight ------------------------------------------------------
+
+
+def test_text_is_encoded_in_pieces_of_a_fixed_size() -> None:
+    rows = 400_000
+    table = pa.table({"id": pa.array(range(rows)), "prob": pa.array([0.25] * rows)})
+    assert table.nbytes == 16 * rows  # 6.4 MB in one chunk
+    encoded: list[int] = []
+
+    class Spy(writers.CsvSink):
+        def encode(self, table: pa.Table, *, header: bool) -> writers.Encoded:
+            encoded.append(table.nbytes)
+            return super().encode(table, header=header)
+
+    out = io.BytesIO()
+    tables = [table, table.slice(0, 0), table.slice(0, 10)]
+    assert sum(writers.write_rows(Spy(out), tables, parallel=True)) == rows + 10
+    # Each piece's text is about as large as its table: what waits to be written in
+    # order is a few of these, however large a chunk is.
+    assert max(encoded) <= writers.ENCODE_BYTES
+    assert len(encoded) >= table.nbytes // writers.ENCODE_BYTES
+    # The same text as each chunk encoded whole, with the header once.
+    whole = writers.CsvSink(io.BytesIO())
+    expected = [whole.encode(table, header=True), whole.encode(table.slice(0, 10), header=False)]
+    assert out.getvalue() == b"".join(bytes(memoryview(text)) for text in expected)
