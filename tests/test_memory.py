@@ -4,6 +4,9 @@ is bounded in bytes, and text is encoded in small pieces (SPEC section 8)."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +184,20 @@ def test_text_is_encoded_in_pieces_of_a_fixed_size() -> None:
     whole = writers.CsvSink(io.BytesIO())
     expected = [whole.encode(table, header=True), whole.encode(table.slice(0, 10), header=False)]
     assert out.getvalue() == b"".join(bytes(memoryview(text)) for text in expected)
+
+
+# -- the allocator --------------------------------------------------------------------
+
+
+def test_bce_commits_the_allocators_memory_as_it_uses_it() -> None:
+    # Set by the entry point before pyarrow loads (see bcecli.__main__).
+    probe = (
+        "import os, sys; sys.argv = ['bce', '--version']; import bcecli.__main__ as m\n"
+        "try:\n    m.run()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ.get('MIMALLOC_ARENA_EAGER_COMMIT'), file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MIMALLOC_ARENA_EAGER_COMMIT"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stderr.strip() == "0"
