@@ -1,10 +1,13 @@
 """Memory is set by fixed byte budgets, not by the input: the look-ahead of each stage
-is bounded in bytes, and text is encoded in small pieces (SPEC section 8)."""
+is bounded in bytes, text is encoded in small pieces, and peak RSS stays flat from 1M to
+5M rows for every command, input format and output format (SPEC section 8)."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +25,8 @@ from bcecli.io.readers import Chunk, open_reader
 from bcecli.io.sources import make_sources
 from bcecli.scoring.rows import iter_row_losses
 from bcecli.scoring.settings import Settings
+
+from conftest import ROOT
 
 MIB = 1 << 20
 
@@ -184,6 +189,123 @@ def test_text_is_encoded_in_pieces_of_a_fixed_size() -> None:
     whole = writers.CsvSink(io.BytesIO())
     expected = [whole.encode(table, header=True), whole.encode(table.slice(0, 10), header=False)]
     assert out.getvalue() == b"".join(bytes(memoryview(text)) for text in expected)
+
+
+# -- peak RSS of real runs, 1M against 5M rows ----------------------------------------
+
+# How much more peak memory 5M rows may take than 1M. Both runs fill the same bounded
+# pipeline; what remains is the allocator settling (mimalloc keeps some freed pages, a
+# few more in a longer run): measured at 0-27 MiB, most under 20, on a loaded 2-core
+# machine. A pair over the bound is measured once more, since a busy machine can delay
+# frees; growth with the input shows in both. So whatever grows by 8 bytes a row or
+# more fails, as did the reported row groups decoded ahead (44-69 MiB more for `score`
+# on Parquet, 112-161 MiB for `rows`); the code before the byte budgets took 5-38 MiB
+# more (median), up to 54.
+GROWTH_MIB = 32
+# `bce rows` under 300 MiB, the ceiling set for it, and `bce score` under SPEC section
+# 8's 200 MiB. Before the byte budgets NDJSON output peaked at 304-331 MiB on 5M rows.
+CEILING_MIB = {"score": 200, "rows": 300}
+INPUTS = ["csv", "parquet", "csv.gz"]
+OUTPUTS = ["csv", "tsv", "ndjson", "parquet", "stdout", "pipe"]
+CASES = [("score", fmt, "report") for fmt in INPUTS] + [
+    ("rows", fmt, out) for fmt in INPUTS for out in OUTPUTS
+]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The benchmark's seeded rows at 1M and 5M, as CSV, Parquet (1M-row row groups)
+    and gzipped CSV; made once for the whole matrix."""
+    folder = tmp_path_factory.mktemp("memory")
+    files: dict[str, Path] = {}
+    for rows in (1_000_000, 5_000_000):
+        name = f"{rows // 1_000_000}m"
+        csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
+        generator = [sys.executable, str(ROOT / "benchmarks" / "gen_data.py")]
+        subprocess.run([*generator, "--rows", str(rows), str(csv), str(parquet)], check=True)
+        packed = folder / f"{name}.csv.gz"
+        with csv.open("rb") as text, gzip.open(packed, "wb", compresslevel=1) as out:
+            shutil.copyfileobj(text, out, 1 << 20)
+        files.update({f"{name}.csv": csv, f"{name}.parquet": parquet, f"{name}.csv.gz": packed})
+    return files
+
+
+# Runs bce and reports its peak RSS. A child's ru_maxrss starts at its parent's RSS
+# when it is spawned (Linux carries it across exec), and pytest is hundreds of MiB by
+# the time this module runs: so bce is started from this small, fresh interpreter.
+_MEASURE = """
+import resource, subprocess, sys
+to, *command = sys.argv[1:]
+cat = None
+if to == "pipe":  # as `bce rows FILE | cat > /dev/null`
+    cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+done = subprocess.run(command, stdout=subprocess.DEVNULL if cat is None else cat.stdin)
+if cat is not None:
+    cat.stdin.close()
+    cat.wait()
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(done.returncode)
+"""
+
+
+def _peak_mib(folder: Path, command: str, path: Path, output: str, *options: str) -> float:
+    """Peak resident memory of a fresh `bce` process, in MiB.
+
+    ``output`` is a file format for -o, ``stdout`` for standard output to /dev/null,
+    or ``pipe`` for `bce rows FILE | cat > /dev/null`.
+    """
+    args = [sys.executable, "-m", "bcecli", command, str(path), *options]
+    if command == "score":
+        args += ["--format", "json"]
+    else:
+        args += ["-q"]
+        if output not in ("stdout", "pipe"):
+            args += ["-o", str(folder / f"out.{output}")]
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "BCE_TRACEBACK")}
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, output, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1]) / 1024  # KiB on Linux
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="ru_maxrss is in KiB on Linux"
+)
+
+
+@pytest.mark.memory
+@linux_only
+@pytest.mark.parametrize(("command", "fmt", "output"), CASES)
+def test_peak_memory_is_flat_from_1m_to_5m_rows(
+    command: str, fmt: str, output: str, inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    def pair() -> tuple[float, float]:
+        small = _peak_mib(tmp_path, command, inputs[f"1m.{fmt}"], output)
+        return small, _peak_mib(tmp_path, command, inputs[f"5m.{fmt}"], output)
+
+    small, large = pair()
+    if large - small > GROWTH_MIB:
+        small, large = min((small, large), pair(), key=lambda p: p[1] - p[0])
+    assert large - small <= GROWTH_MIB, f"{command} {fmt} {output}: {small:.0f} -> {large:.0f} MiB"
+    assert large <= CEILING_MIB[command], f"{command} {fmt} {output}: {large:.0f} MiB"
+
+
+@pytest.mark.memory
+@linux_only
+def test_a_large_chunk_is_not_multiplied_by_the_look_ahead(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    # 1M-row chunks: about 43 MB of CSV text and 42 MB of table each. Every stage keeps
+    # the chunk its caller works on and one more, not one per worker and a spare: before
+    # the byte budget this run peaked at 750-770 MiB, now at about 440.
+    peak = _peak_mib(tmp_path, "rows", inputs["5m.csv"], "csv", "--chunk-size", "1000000")
+    assert peak <= 600
 
 
 # -- the allocator --------------------------------------------------------------------
