@@ -2,8 +2,9 @@
 and read-ahead: an iterator advanced on another thread while the caller computes.
 
 pyarrow's CSV parser and Parquet decoder release the GIL, so threads are enough.
-Results come back in input order and at most ``ahead`` items are in flight, which
-bounds memory.
+Results come back in input order. What is in flight is bounded in items and, for
+``ordered_map``, in bytes: what a stage holds is set by ``STAGE_BYTES`` and the chunk
+size, however long the input and however many workers there are.
 """
 
 from __future__ import annotations
@@ -17,41 +18,70 @@ from typing import TypeVar, cast
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Bytes of items a stage takes on beyond the one whose result its caller gets next.
+# One always, so the stage works while its caller does (they would take turns
+# otherwise); more while they add up to less than this. With the default chunk of
+# narrow rows (about 4 MiB) that is two working while the caller works, as many as two
+# cores can use; chunks of 8 MiB or more go one at a time, not one per worker.
+STAGE_BYTES = 8 << 20
+
 
 def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
 def ordered_map(
-    function: Callable[[T], R], items: Iterable[T], *, workers: int, ahead: int | None = None
+    function: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    workers: int,
+    ahead: int | None = None,
+    size: Callable[[T], int] | None = None,
 ) -> Generator[R, None, None]:
     """``map(function, items)`` on a thread pool, in order, with bounded look-ahead.
 
-    With one worker it runs inline (no thread), which keeps standard input
-    streaming: a block is parsed and handed on as soon as it has been read.
+    At most ``ahead`` items are in flight (one more than the workers by default) and,
+    given each item's ``size`` in bytes, those beyond the next result stop at
+    ``STAGE_BYTES``. With one worker it runs inline (no thread), which keeps standard
+    input streaming: a block is parsed and handed on as soon as it has been read.
     """
     if workers <= 1:
         yield from map(function, items)
         return
     limit = ahead if ahead is not None else workers + 1
-    pending: deque[Future[R]] = deque()
+    pending: deque[tuple[Future[R], int]] = deque()
+    beyond = 0  # bytes of the items in flight behind pending[0]
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bce-parse")
     try:
         source = iter(items)
         exhausted = False
         while True:
-            while not exhausted and len(pending) < limit:
+            while (
+                not exhausted
+                and len(pending) < limit
+                and (len(pending) < 2 or beyond < STAGE_BYTES)
+            ):
                 try:
                     item = next(source)
                 except StopIteration:
                     exhausted = True
                     break
-                pending.append(executor.submit(function, item))
+                cost = size(item) if size is not None else 0
+                pending.append((executor.submit(function, item), cost))
+                del item  # the future's alone: it goes once the work is done
+                if len(pending) > 1:
+                    beyond += cost
             if not pending:
                 return
-            yield pending.popleft().result()
+            head = pending.popleft()[0]
+            if pending:
+                beyond -= pending[0][1]
+            result = head.result()
+            del head
+            yield result
+            del result  # the caller's alone: not held here while the next items come
     finally:
-        for future in pending:
+        for future, _ in pending:
             future.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
 
@@ -80,6 +110,7 @@ def read_ahead(items: Iterable[T], *, ahead: int) -> Generator[T, None, None]:
             if item is end:
                 return
             yield cast(T, item)
+            del item  # the caller's alone: not held here while the next one is produced
     finally:
         for future in pending:
             future.cancel()

@@ -41,6 +41,12 @@ class Extent:
     unit: str
 
 
+def chunk_bytes(chunk: Chunk) -> int:
+    """The bytes a chunk's rows take, to bound how many are held at once."""
+    size: int = chunk.table.nbytes
+    return size
+
+
 class Reader(Protocol):
     @property
     def source(self) -> Source: ...

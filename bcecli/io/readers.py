@@ -14,7 +14,14 @@ import pyarrow as pa
 
 from bcecli.errors import BceError
 from bcecli.io.formats import READERS
-from bcecli.io.reader_base import Chunk, Extent, Reader, column_keys, slice_rows
+from bcecli.io.reader_base import (
+    Chunk,
+    Extent,
+    Reader,
+    chunk_bytes,
+    column_keys,
+    slice_rows,
+)
 from bcecli.io.sources import Source
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "Extent",
     "LazyReader",
     "Reader",
+    "chunk_bytes",
     "column_keys",
     "measure",
     "open_reader",

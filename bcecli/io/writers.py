@@ -17,7 +17,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
@@ -28,11 +28,16 @@ from bcecli.errors import InputError, UsageError
 from bcecli.io.compute import pc
 from bcecli.io.formats import DELIMITERS, OUTPUT_FORMATS, format_by_extension, split_compression
 from bcecli.io.parallel import default_workers, ordered_map
+from bcecli.io.reader_base import slice_rows
 from bcecli.outputs import output_target
 
 STDOUT = "-"
 # NDJSON is built this many rows at a time, so no text array nears 2 GiB.
 _JSON_SLICE = 65_536
+# Text is encoded in pieces of about this many bytes of table: the text in flight (on
+# the pool, and waiting its turn) stays a few MiB however large a chunk is, and each
+# call's fixed cost stays small beside its work.
+ENCODE_BYTES = 1 << 20
 
 
 class TableSink(Protocol):
@@ -42,14 +47,18 @@ class TableSink(Protocol):
         """Finish the output (Parquet writes its footer here)."""
 
 
+# A chunk's text: NDJSON's lines are a view of Arrow's buffer, written without a copy.
+Encoded: TypeAlias = "bytes | pa.Buffer | memoryview"
+
+
 @runtime_checkable
 class TextSink(TableSink, Protocol):
     """A sink whose chunks are bytes: encoding is pure, so it can run on a thread pool
     while ``write_encoded`` keeps the output in order."""
 
-    def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer: ...
+    def encode(self, table: pa.Table, *, header: bool) -> Encoded: ...
 
-    def write_encoded(self, data: bytes | pa.Buffer) -> None: ...
+    def write_encoded(self, data: Encoded) -> None: ...
 
 
 def write_rows(sink: TableSink, tables: Iterable[pa.Table], *, parallel: bool) -> Iterator[int]:
@@ -61,26 +70,40 @@ def write_rows(sink: TableSink, tables: Iterable[pa.Table], *, parallel: bool) -
     """
     if not isinstance(sink, TextSink):
         for table in tables:
+            rows = table.num_rows
             sink.write(table)
-            yield table.num_rows
+            del table  # written: not held while the next chunks are scored
+            yield rows
         return
 
-    def encode(item: tuple[int, pa.Table]) -> tuple[int, bytes | pa.Buffer]:
+    def encode(item: tuple[int, pa.Table]) -> tuple[int, Encoded]:
         index, table = item
         return table.num_rows, sink.encode(table, header=index == 0)
 
     workers = default_workers() if parallel else 1
     # The header goes with the first rows: a chunk with none (all invalid) writes nothing.
-    filled = enumerate(table for table in tables if table.num_rows)
-    encoded = ordered_map(encode, filled, workers=workers)
+    pieces = enumerate(_pieces(tables))
+    encoded = ordered_map(encode, pieces, workers=workers, size=lambda item: item[1].nbytes)
     try:
         for count, data in encoded:
             sink.write_encoded(data)
+            del data  # written: not held while the next chunks are encoded
             yield count
     finally:
         # Shut the pool down on this thread, not in the garbage collector, where
         # joining threads can deadlock (see scoring.score_chunks).
         encoded.close()
+
+
+def _pieces(tables: Iterable[pa.Table]) -> Iterator[pa.Table]:
+    """The rows of ``tables`` in slices of about ``ENCODE_BYTES`` (zero-copy)."""
+    for table in tables:
+        if table.num_rows:
+            rows = max(1, ENCODE_BYTES * table.num_rows // max(1, table.nbytes))
+            for _, piece in slice_rows(table, rows):
+                yield piece
+                del piece  # on the pool now: gone once encoded
+        del table  # not held while the next chunks are scored
 
 
 def output_format(path: str | None, requested: str | None) -> str:
@@ -178,10 +201,10 @@ class _FileSink:
         with _write_errors(self.path):
             self.inner.write(table)
 
-    def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
+    def encode(self, table: pa.Table, *, header: bool) -> Encoded:
         return self.inner.encode(table, header=header)
 
-    def write_encoded(self, data: bytes | pa.Buffer) -> None:
+    def write_encoded(self, data: Encoded) -> None:
         with _write_errors(self.path):
             self.inner.write_encoded(data)
 
@@ -214,7 +237,7 @@ class _StreamSink:
         self.flush = flush
         self.started = False
 
-    def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
+    def encode(self, table: pa.Table, *, header: bool) -> Encoded:
         raise NotImplementedError
 
     def write(self, table: pa.Table) -> None:
@@ -222,7 +245,7 @@ class _StreamSink:
             return
         self.write_encoded(self.encode(table, header=not self.started))
 
-    def write_encoded(self, data: bytes | pa.Buffer) -> None:
+    def write_encoded(self, data: Encoded) -> None:
         self.started = True
         if not len(data):
             return
@@ -247,7 +270,7 @@ class CsvSink(_StreamSink):
         super().__init__(stream, flush=flush)
         self.delimiter = delimiter
 
-    def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
+    def encode(self, table: pa.Table, *, header: bool) -> Encoded:
         """The chunk as text; pure, so chunks can be encoded on other threads."""
         return _csv_bytes(table, self.delimiter, header)
 
@@ -291,9 +314,11 @@ class NdjsonSink(_StreamSink):
     per row, so no Python code runs per row except for nested values.
     """
 
-    def encode(self, table: pa.Table, *, header: bool) -> bytes | pa.Buffer:
+    def encode(self, table: pa.Table, *, header: bool) -> Encoded:
         """The chunk as JSON Lines; pure, so chunks can be encoded on other threads."""
         del header  # JSON Lines has none
+        if table.num_rows <= _JSON_SLICE:
+            return ndjson_lines(table)  # one piece: no copy
         return b"".join(
             ndjson_lines(table.slice(offset, _JSON_SLICE))
             for offset in range(0, table.num_rows, _JSON_SLICE)

@@ -10,7 +10,7 @@ from bcecli.core.batch import InputRef
 from bcecli.core.state import ScoreState
 from bcecli.errors import BceError
 from bcecli.io.parallel import ordered_map
-from bcecli.io.readers import Chunk
+from bcecli.io.readers import Chunk, chunk_bytes
 from bcecli.scoring.batches import ChunkValidator, make_batch
 from bcecli.scoring.inputs import close_iterator
 from bcecli.scoring.settings import Settings
@@ -58,7 +58,7 @@ def score_chunks(
     state.open_input(ref)
     work = functools.partial(score_chunk, validator=validator, ref=ref, settings=settings)
     ordered = validator.in_row_order(chunks)
-    outcomes = ordered_map(work, ordered, workers=workers)
+    outcomes = ordered_map(work, ordered, workers=workers, size=chunk_bytes)
     try:
         for outcome in outcomes:
             if outcome.error is not None:

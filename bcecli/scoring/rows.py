@@ -15,7 +15,7 @@ from bcecli.errors import BceError, InputError, shown_path
 from bcecli.io.columns import Columns, repeats
 from bcecli.io.convert import bool_array
 from bcecli.io.parallel import ordered_map
-from bcecli.io.readers import Chunk, Reader, column_keys
+from bcecli.io.readers import Chunk, Reader, chunk_bytes, column_keys
 from bcecli.scoring.batches import ChunkValidator, ValidRows, losses_of
 from bcecli.scoring.inputs import close_iterator, each_input, scoring_workers
 from bcecli.scoring.settings import Settings
@@ -105,7 +105,7 @@ def iter_row_losses(
             # Chunks are validated and scored on the pool, and come back in order.
             workers = scoring_workers(settings, reader, streaming=True)
             ordered = validator.in_row_order(chunks)
-            outcomes = ordered_map(work, ordered, workers=workers)
+            outcomes = ordered_map(work, ordered, workers=workers, size=chunk_bytes)
             try:
                 for outcome in outcomes:
                     if isinstance(outcome, BceError):
@@ -113,6 +113,7 @@ def iter_row_losses(
                     table, skipped = outcome
                     counts.count(opened.ref, table.num_rows, skipped)
                     yield table
+                    del outcome, table  # written: not held while the next are scored
             finally:
                 # Here, not in the garbage collector (see scoring.passes.score_chunks).
                 close_iterator(outcomes)
