@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,3 +86,43 @@ def bce_process(
 def write_csv(path: Path, header: str, rows: list[str]) -> Path:
     path.write_text(header + "\n" + "".join(row + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+def clear_filesystems() -> None:
+    """Forget the object-store filesystems bce made, so the next one sees the current
+    environment (another endpoint, other credentials)."""
+    from bcecli.io.filesystems import _bucket_filesystem
+
+    _bucket_filesystem.cache_clear()
+
+
+@contextmanager
+def moto_s3(bucket: str, uploads: Mapping[str, Path]) -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 with ``uploads`` (key -> file) in ``bucket``; bce,
+    here and in every child process, finds it through the standard AWS variables only.
+    Yields the endpoint URL."""
+    moto_server = pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        env.setenv("AWS_ENDPOINT_URL", endpoint)
+        client = boto3.client("s3", endpoint_url=endpoint)
+        client.create_bucket(Bucket=bucket)
+        for key, path in uploads.items():
+            client.upload_file(str(path), bucket, key)
+        clear_filesystems()
+        try:
+            yield endpoint
+        finally:
+            clear_filesystems()
+            server.stop()

@@ -58,7 +58,6 @@ import difflib
 import importlib.util
 import io
 import json
-import logging
 import os
 import re
 import shutil
@@ -74,7 +73,7 @@ import pytest
 
 import bcecli
 
-from conftest import ROOT, SAMPLE, validate_report
+from conftest import ROOT, SAMPLE, clear_filesystems, moto_s3, validate_report
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 UPDATE = os.environ.get("BCE_UPDATE_DOCS") == "1"
@@ -189,12 +188,6 @@ def relative_to_copy(text: str, copy: Path) -> str:
 # --- The stand-ins for outside services ---------------------------------------------------
 
 
-def _clear_filesystems() -> None:
-    from bcecli.io.filesystems import _bucket_filesystem
-
-    _bucket_filesystem.cache_clear()
-
-
 def daily_dataset(folder: Path) -> dict[str, Path]:
     """The sample's Parquet file cut into three days, as objects under churn/daily/."""
     import pyarrow.parquet as pq
@@ -213,37 +206,14 @@ def daily_dataset(folder: Path) -> dict[str, Path]:
 def s3_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 with the bucket the docs name, holding the sample data;
     bce (here and in every command's process) finds it through the AWS variables only."""
-    moto_server = pytest.importorskip("moto.server")
-    boto3 = pytest.importorskip("boto3")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
     uploads = {
         "churn/preds.parquet": SAMPLE / "preds.parquet",
         "churn/preds.csv": SAMPLE / "preds.csv",
         "churn/preds.csv.gz": SAMPLE / "preds.csv.gz",
         **daily_dataset(tmp_path_factory.mktemp("daily")),
     }
-    with pytest.MonkeyPatch.context() as env:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        env.setenv("AWS_ENDPOINT_URL", endpoint)
-        client = boto3.client("s3", endpoint_url=endpoint)
-        client.create_bucket(Bucket=BUCKET)
-        for key, path in uploads.items():
-            client.upload_file(str(path), BUCKET, key)
-        _clear_filesystems()
-        try:
-            yield endpoint
-        finally:
-            _clear_filesystems()
-            server.stop()
+    with moto_s3(BUCKET, uploads) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")
@@ -304,8 +274,8 @@ def setting_for(
         monkeypatch.setenv("HOME", str(home))
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "none"))
         monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "none"))
-        _clear_filesystems()
-        request.addfinalizer(_clear_filesystems)
+        clear_filesystems()
+        request.addfinalizer(clear_filesystems)
     scripts = sysconfig.get_path("scripts")
     assert Path(scripts, "bce").exists(), f"no bce command in {scripts}: install bce first"
     env = {k: v for k, v in os.environ.items() if k not in DROPPED}

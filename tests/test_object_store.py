@@ -4,7 +4,6 @@ moto's S3 server on 127.0.0.1 (no cloud, no network), give the local files' repo
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from conftest import CORPUS, SAMPLE
+from conftest import CORPUS, SAMPLE, clear_filesystems, moto_s3
 
-moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
 BUCKET = "bce-test"
@@ -34,39 +32,12 @@ UPLOADS = {
 }
 
 
-def _clear_filesystems() -> None:
-    from bcecli.io.filesystems import _bucket_filesystem
-
-    _bucket_filesystem.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def s3() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 with the sample files uploaded; bce finds it
     through the standard AWS variables only."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on stderr
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    with pytest.MonkeyPatch.context() as env:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        env.setenv("AWS_ENDPOINT_URL", endpoint)
-        client = boto3.client("s3", endpoint_url=endpoint)
-        client.create_bucket(Bucket=BUCKET)
-        for key, path in UPLOADS.items():
-            client.upload_file(str(path), BUCKET, key)
-        _clear_filesystems()
-        try:
-            yield f"s3://{BUCKET}"
-        finally:
-            _clear_filesystems()
-            server.stop()
+    with moto_s3(BUCKET, UPLOADS):
+        yield f"s3://{BUCKET}"
 
 
 def report(bce: Any, *args: Any) -> dict[str, Any]:
@@ -178,11 +149,11 @@ def test_without_credentials_access_is_denied_in_one_sentence(
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    _clear_filesystems()
+    clear_filesystems()
     try:
         run = bce("score", f"{s3}/one/preds.csv")
     finally:
-        _clear_filesystems()
+        clear_filesystems()
     assert run.exit_code == 2
     assert run.stderr == (
         f"Error: {s3}/one/preds.csv: access denied; check the credentials (AWS_ACCESS_KEY_ID "
