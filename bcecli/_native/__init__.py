@@ -7,6 +7,7 @@ for ``bce --version``. ``BCE_NATIVE=0`` in the environment forces the pure-Pytho
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -15,10 +16,9 @@ def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get("BCE_NATIVE", "").strip() == "0":
         return None, "BCE_NATIVE=0"
     try:
-        from bcecli._native import _kernel
+        return importlib.import_module("bcecli._native._kernel"), ""
     except ImportError as error:
         return None, f"not built: {error}"
-    return _kernel, ""
 
 
 kernel, _reason = _load()

@@ -8,7 +8,10 @@
 
 #include "bce_decimal.h"
 #include "bce_exact.h"
+#include "bce_loss.h"
 #include "bce_math.h"
+#include "bce_scan.h"
+#include "bce_sums.h"
 
 /* -- exact sums ----------------------------------------------------------------- */
 
@@ -74,6 +77,277 @@ static PyObject *py_exact_sum(PyObject *self, PyObject *arg) {
     return bce_exact_to_python(&sum);
 }
 
+
+/* -- the loss and the report's sums over arrays (the general path's chunks) ------ */
+
+#define BCE_MAX_MODELS 64
+
+typedef struct {
+    Py_buffer views[2 * BCE_MAX_MODELS + 3];
+    int count;
+} buffers;
+
+static void buffers_release(buffers *held) {
+    for (int i = 0; i < held->count; i++) PyBuffer_Release(&held->views[i]);
+    held->count = 0;
+}
+
+/* A contiguous buffer of `count` items of `itemsize` bytes (count < 0: any). */
+static const void *hold(buffers *held, PyObject *object, Py_ssize_t itemsize, Py_ssize_t *count,
+                        int writable, const char *what) {
+    Py_buffer *view = &held->views[held->count];
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(object, view, flags) < 0) return NULL;
+    held->count++;
+    if (view->itemsize != itemsize || view->len % itemsize != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: expected items of %zd bytes", what, itemsize);
+        return NULL;
+    }
+    Py_ssize_t items = view->len / itemsize;
+    if (*count >= 0 && items != *count) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd items, expected %zd", what, items, *count);
+        return NULL;
+    }
+    *count = items;
+    return view->buf;
+}
+
+static PyObject *py_losses(PyObject *self, PyObject *args) {
+    PyObject *labels_object, *values_object, *loss_object, *prob_object;
+    int logit;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOOOpd", &labels_object, &values_object, &loss_object,
+                          &prob_object, &logit, &eps))
+        return NULL;
+    buffers held = {.count = 0};
+    Py_ssize_t n = -1;
+    const uint8_t *y = hold(&held, labels_object, 1, &n, 0, "labels");
+    const double *values = y ? hold(&held, values_object, 8, &n, 0, "values") : NULL;
+    double *loss = values ? (double *)hold(&held, loss_object, 8, &n, 1, "losses") : NULL;
+    double *prob = NULL;
+    if (loss && prob_object != Py_None) prob = (double *)hold(&held, prob_object, 8, &n, 1, "probs");
+    if (!loss || (prob_object != Py_None && !prob)) {
+        buffers_release(&held);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (logit) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            loss[i] = bce_loss_from_logit(y[i] != 0, values[i]);
+            if (prob) prob[i] = bce_sigmoid(values[i]);
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) loss[i] = bce_loss_from_prob(y[i] != 0, values[i], eps);
+    }
+    Py_END_ALLOW_THREADS
+    buffers_release(&held);
+    Py_RETURN_NONE;
+}
+
+/* One group's sums as plain data: (rows, positive rows, weight, weight_sq, positives,
+ * [(clipped, (loss, loss_sq, loss_w, prob, brier, diff, diff_sq, diff_w)) per model]),
+ * each sum an ExactSum state (units, special); the three weight sums None unweighted. */
+static PyObject *group_to_python(bce_sums *acc, int group) {
+    bce_exact *sums = acc->sums + (size_t)group * (size_t)bce_sums_slots(acc->n_models);
+    PyObject *models = PyList_New(acc->n_models);
+    if (models == NULL) return NULL;
+    for (int m = 0; m < acc->n_models; m++) {
+        bce_exact *model = sums + BCE_GROUP_SUMS + m * BCE_MODEL_SUMS;
+        PyObject *states = PyTuple_New(BCE_MODEL_SUMS);
+        if (states == NULL) {
+            Py_DECREF(models);
+            return NULL;
+        }
+        for (int s = 0; s < BCE_MODEL_SUMS; s++) {
+            /* Unweighted, w (w l) is w l and w d is d: the same sums. */
+            int source = s;
+            if (!acc->weighted && s == BCE_LOSS_W) source = BCE_LOSS;
+            if (!acc->weighted && s == BCE_DIFF_W) source = BCE_DIFF;
+            PyObject *state = bce_exact_to_python(&model[source]);
+            if (state == NULL) {
+                Py_DECREF(states);
+                Py_DECREF(models);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(states, s, state);
+        }
+        PyObject *entry = Py_BuildValue(
+            "(LN)", (long long)acc->clipped[(size_t)group * (size_t)acc->n_models + (size_t)m],
+            states);
+        if (entry == NULL) {
+            Py_DECREF(models);
+            return NULL;
+        }
+        PyList_SET_ITEM(models, m, entry);
+    }
+    if (!acc->weighted)
+        return Py_BuildValue("(LLOOON)", (long long)acc->rows[group],
+                             (long long)acc->positives[group], Py_None, Py_None, Py_None, models);
+    PyObject *weight = bce_exact_to_python(&sums[BCE_WEIGHT]);
+    PyObject *weight_sq = weight ? bce_exact_to_python(&sums[BCE_WEIGHT_SQ]) : NULL;
+    PyObject *positives = weight_sq ? bce_exact_to_python(&sums[BCE_POSITIVES]) : NULL;
+    if (positives == NULL) {
+        Py_XDECREF(weight);
+        Py_XDECREF(weight_sq);
+        Py_DECREF(models);
+        return NULL;
+    }
+    return Py_BuildValue("(LLNNNN)", (long long)acc->rows[group], (long long)acc->positives[group],
+                         weight, weight_sq, positives, models);
+}
+
+PyObject *bce_sums_to_python(bce_sums *acc) {
+    PyObject *groups = PyList_New(acc->n_groups);
+    if (groups == NULL) return NULL;
+    for (int g = 0; g < acc->n_groups; g++) {
+        PyObject *group = group_to_python(acc, g);
+        if (group == NULL) {
+            Py_DECREF(groups);
+            return NULL;
+        }
+        PyList_SET_ITEM(groups, g, group);
+    }
+    return groups;
+}
+
+static PyObject *py_group_sums(PyObject *self, PyObject *args) {
+    PyObject *labels_object, *probs_object, *losses_object, *weight_object, *ids_object;
+    int n_groups, logit;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOOOOipd", &labels_object, &probs_object, &losses_object,
+                          &weight_object, &ids_object, &n_groups, &logit, &eps))
+        return NULL;
+    PyObject *probs_list = PySequence_Fast(probs_object, "probs must be a sequence");
+    if (probs_list == NULL) return NULL;
+    PyObject *losses_list = PySequence_Fast(losses_object, "losses must be a sequence");
+    if (losses_list == NULL) {
+        Py_DECREF(probs_list);
+        return NULL;
+    }
+    Py_ssize_t n_models = PySequence_Fast_GET_SIZE(probs_list);
+    PyObject *result = NULL;
+    buffers held = {.count = 0};
+    const double *p[BCE_MAX_MODELS], *loss[BCE_MAX_MODELS];
+    if (n_models < 1 || n_models > BCE_MAX_MODELS ||
+        PySequence_Fast_GET_SIZE(losses_list) != n_models || n_groups < 1) {
+        PyErr_SetString(PyExc_ValueError, "group_sums: bad model or group count");
+        goto done;
+    }
+    Py_ssize_t n = -1;
+    const uint8_t *y = hold(&held, labels_object, 1, &n, 0, "labels");
+    if (y == NULL) goto done;
+    for (Py_ssize_t m = 0; m < n_models; m++) {
+        p[m] = hold(&held, PySequence_Fast_GET_ITEM(probs_list, m), 8, &n, 0, "probs");
+        if (p[m] == NULL) goto done;
+        loss[m] = hold(&held, PySequence_Fast_GET_ITEM(losses_list, m), 8, &n, 0, "losses");
+        if (loss[m] == NULL) goto done;
+    }
+    const double *w = NULL;
+    if (weight_object != Py_None && (w = hold(&held, weight_object, 8, &n, 0, "weight")) == NULL)
+        goto done;
+    const Py_ssize_t *ids = NULL;
+    if (ids_object != Py_None) {
+        ids = hold(&held, ids_object, (Py_ssize_t)sizeof(Py_ssize_t), &n, 0, "group ids");
+        if (ids == NULL) goto done;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (ids[i] < 0 || ids[i] >= n_groups) {
+                PyErr_SetString(PyExc_ValueError, "group_sums: a group id is out of range");
+                goto done;
+            }
+        }
+    }
+    bce_sums acc;
+    if (bce_sums_init(&acc, n_groups, (int)n_models, w != NULL) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    double row_p[BCE_MAX_MODELS], row_loss[BCE_MAX_MODELS];
+    uint8_t row_clipped[BCE_MAX_MODELS];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t m = 0; m < n_models; m++) {
+            row_p[m] = p[m][i];
+            row_loss[m] = loss[m][i];
+            row_clipped[m] = logit ? 0 : (uint8_t)bce_is_clipped(p[m][i], eps);
+        }
+        bce_sums_add_row(&acc, ids ? (int)ids[i] : 0, y[i] != 0, row_p, row_loss, w ? w[i] : 1.0,
+                         logit ? NULL : row_clipped);
+    }
+    Py_END_ALLOW_THREADS
+    result = bce_sums_to_python(&acc);
+    bce_sums_free(&acc);
+done:
+    buffers_release(&held);
+    Py_DECREF(probs_list);
+    Py_DECREF(losses_list);
+    return result;
+}
+
+/* -- the CSV fast path ------------------------------------------------------------ */
+
+static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
+    PyObject *block_object, *predictions;
+    bce_scan_config config;
+    int delimiter;
+    if (!PyArg_ParseTuple(args, "OiiiOipd", &block_object, &delimiter, &config.n_fields,
+                          &config.label, &predictions, &config.weight, &config.logit, &config.eps))
+        return NULL;
+    if (delimiter < 1 || delimiter > 127) {
+        PyErr_SetString(PyExc_ValueError, "scan_csv: the delimiter must be one ASCII byte");
+        return NULL;
+    }
+    config.delimiter = (char)delimiter;
+    PyObject *indices = PySequence_Fast(predictions, "predictions must be a sequence");
+    if (indices == NULL) return NULL;
+    Py_ssize_t n_models = PySequence_Fast_GET_SIZE(indices);
+    if (n_models < 1 || n_models > BCE_SCAN_MAX_MODELS) {
+        Py_DECREF(indices);
+        PyErr_SetString(PyExc_ValueError, "scan_csv: bad number of prediction columns");
+        return NULL;
+    }
+    config.n_models = (int)n_models;
+    for (Py_ssize_t m = 0; m < n_models; m++) {
+        long index = PyLong_AsLong(PySequence_Fast_GET_ITEM(indices, m));
+        if (index == -1 && PyErr_Occurred()) {
+            Py_DECREF(indices);
+            return NULL;
+        }
+        config.predictions[m] = (int)index;
+    }
+    Py_DECREF(indices);
+    int fields_ok = config.n_fields > 0 && config.label >= 0 && config.label < config.n_fields &&
+                    config.weight >= -1 && config.weight < config.n_fields;
+    for (int m = 0; m < config.n_models; m++)
+        fields_ok = fields_ok && config.predictions[m] >= 0 && config.predictions[m] < config.n_fields;
+    if (!fields_ok) {
+        PyErr_SetString(PyExc_ValueError, "scan_csv: a field index is out of range");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(block_object, &view, PyBUF_SIMPLE) < 0) return NULL;
+    bce_sums acc;
+    if (bce_sums_init(&acc, 1, config.n_models, config.weight >= 0) < 0) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    int64_t rows = 0;
+    int scanned;
+    Py_BEGIN_ALLOW_THREADS
+    scanned = bce_scan_block(&config, (const char *)view.buf, (size_t)view.len, &acc, &rows);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    PyObject *result = NULL;
+    if (!scanned) {
+        result = Py_None;
+        Py_INCREF(result);
+    } else {
+        PyObject *groups = bce_sums_to_python(&acc);
+        if (groups != NULL) result = Py_BuildValue("(LN)", (long long)rows, groups);
+    }
+    bce_sums_free(&acc);
+    return result;
+}
+
 /* -- elementary functions and the decimal parser, exposed for tests ------------- */
 
 static PyObject *py_elementary(PyObject *self, PyObject *args) {
@@ -128,6 +402,14 @@ static PyMethodDef methods[] = {
      "elementary(name, source, target): target[i] = bce's exp, log or log1p of source[i]."},
     {"parse_double", py_parse_double, METH_O,
      "parse_double(bytes) -> float | None: the field's value, None where not handled."},
+    {"losses", py_losses, METH_VARARGS,
+     "losses(labels, values, loss_out, prob_out, logit, eps): each row's loss (and sigmoid)."},
+    {"group_sums", py_group_sums, METH_VARARGS,
+     "group_sums(labels, probs, losses, weight, group_ids, n_groups, logit, eps) -> per group."},
+    {"scan_csv", py_scan_csv, METH_VARARGS,
+     "scan_csv(block, delimiter, n_fields, label, predictions, weight, logit, eps)\n"
+     "-> (rows, [group]) | None: a block of CSV lines scored in one pass, or None\n"
+     "where a line needs the general parser."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from bcecli._native import status as native_status
 from bcecli._version import __version__
 from bcecli.cli.options import CONTEXT_SETTINGS, EXIT_CODES_HELP
 from bcecli.errors import BceError, ExitCode
@@ -53,7 +54,13 @@ def _closed_pipe_exits() -> Iterator[None]:
 
 
 @click.group(cls=BceGroup, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
-@click.version_option(__version__, "-V", "--version", prog_name="bce")
+@click.version_option(
+    __version__,
+    "-V",
+    "--version",
+    prog_name="bce",
+    message=f"%(prog)s, version %(version)s\nnative kernel: {native_status()}",
+)
 def cli() -> None:
     """Score binary-classification predictions by their log loss (binary cross-entropy).
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bcecli._native import kernel
 from bcecli.core.exact import ExactSum
 from bcecli.core.exactsum import grouped_exact_sums
 from bcecli.core.loss import (
@@ -115,7 +116,12 @@ class ChunkLosses:
     probs: list[FloatArray]  # p used per model (sigmoid(z) for logits)
     losses: list[FloatArray]
     weight: FloatArray | None
-    clipped: list[BoolArray | None]  # None for logits: nothing is clipped
+    logit: bool = False  # predictions were logits: nothing is clipped
+    eps: float = DEFAULT_EPS  # probabilities were clipped to [eps, 1 - eps]
+
+    def clipped(self, index: int) -> BoolArray | None:
+        """Which rows of prediction column ``index`` clipping moved (None for logits)."""
+        return None if self.logit else clipped_mask(self.probs[index], self.eps)
 
 
 def compute_losses(
@@ -126,21 +132,36 @@ def compute_losses(
     logit: bool = False,
     eps: float = DEFAULT_EPS,
 ) -> ChunkLosses:
-    """Per-row losses of every prediction column for one chunk of valid rows."""
+    """Per-row losses of every prediction column for one chunk of valid rows.
+
+    Through the C kernel when it is built; otherwise numpy, with the same operations
+    and bce's own elementary functions, so both give the same bits.
+    """
+    y = np.ascontiguousarray(y, dtype=np.bool_)
     probs: list[FloatArray] = []
     losses: list[FloatArray] = []
-    clipped: list[BoolArray | None] = []
     for values in predictions:
         values = np.ascontiguousarray(values, dtype=np.float64)
-        if logit:
+        if kernel is not None:
+            loss = np.empty(len(values))
+            prob = np.empty(len(values)) if logit else None
+            kernel.losses(y, values, loss, prob, logit, eps)
+            losses.append(loss)
+            probs.append(values if prob is None else prob)
+        elif logit:
             losses.append(loss_from_logit(y, values))
             probs.append(sigmoid(values))
-            clipped.append(None)
         else:
             losses.append(loss_from_prob(y, values, eps))
             probs.append(values)
-            clipped.append(clipped_mask(values, eps))
-    return ChunkLosses(y=y, probs=probs, losses=losses, weight=weight, clipped=clipped)
+    if weight is not None:
+        weight = np.ascontiguousarray(weight, dtype=np.float64)
+    return ChunkLosses(y=y, probs=probs, losses=losses, weight=weight, logit=logit, eps=eps)
+
+
+# Above this many exact sums per chunk (groups times sums per group), the kernel's
+# dense per-group accumulators would cost more memory than the numpy path's bins.
+_KERNEL_SUMS_LIMIT = 1 << 13
 
 
 def chunk_sums(
@@ -149,8 +170,43 @@ def chunk_sums(
     """Exact sums of one chunk, per group id (None: one group)."""
     # Squares of huge losses or weights may overflow: the exact sums keep such
     # terms apart as non-finite and the metrics built on them become null.
+    n_sums = n_groups * (3 + len(SUM_NAMES) * len(chunk.losses))
+    if kernel is not None and n_sums <= _KERNEL_SUMS_LIMIT:
+        return _kernel_sums(chunk, group_ids, n_groups)
     with np.errstate(over="ignore", invalid="ignore"):
         return _chunk_sums(chunk, group_ids, n_groups)
+
+
+def _kernel_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -> list[GroupSums]:
+    """``chunk_sums`` by the C kernel: the same per-row terms, added exactly in C."""
+    assert kernel is not None
+    ids = None if group_ids is None else np.ascontiguousarray(group_ids, dtype=np.intp)
+    return sums_from_kernel(
+        kernel.group_sums(
+            chunk.y, chunk.probs, chunk.losses, chunk.weight, ids, n_groups, chunk.logit, chunk.eps
+        )
+    )
+
+
+def sums_from_kernel(raw: list[Any]) -> list[GroupSums]:
+    """The C kernel's per-group sums (plain tuples, see ``group_to_python`` in module.c)."""
+    groups = []
+    for rows, positive_rows, weight, weight_sq, positives, models in raw:
+        group = GroupSums(n_models=len(models), rows=rows)
+        if weight is None:
+            group.weight = ExactSum.from_int(rows)
+            group.weight_sq = ExactSum.from_int(rows)
+            group.positives = ExactSum.from_int(positive_rows)
+        else:
+            group.weight = ExactSum(*weight)
+            group.weight_sq = ExactSum(*weight_sq)
+            group.positives = ExactSum(*positives)
+        for model, (clipped, states) in zip(group.models, models):
+            # The kernel's sums come in SUM_NAMES order (bce_sums.h).
+            model.sums = {name: ExactSum(*state) for name, state in zip(SUM_NAMES, states)}
+            model.clipped = clipped
+        groups.append(group)
+    return groups
 
 
 def _chunk_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -> list[GroupSums]:
@@ -184,7 +240,8 @@ def _chunk_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -
 
     target = y.astype(np.float64)
     first_loss = chunk.losses[0]
-    for index, (p, loss, clip) in enumerate(zip(chunk.probs, chunk.losses, chunk.clipped)):
+    for index, (p, loss) in enumerate(zip(chunk.probs, chunk.losses)):
+        clip = chunk.clipped(index)
         clip_counts = [0] * n_groups if clip is None else counts(clip)
         terms = RowTerms(p=p, target=target, loss=loss, first_loss=first_loss, w=w)
         table = MODEL_TERMS if index == 0 else {**MODEL_TERMS, **DIFF_TERMS}

@@ -56,6 +56,13 @@ class ScoreState:
         for part in self.parts.values():
             part.update(batch)
 
+    def add_sums(self, ref: InputRef, sums: GroupSums) -> None:
+        """Add rows of ``ref`` scored straight into exact sums (the C kernel's fast path,
+        for states that keep nothing but the population's sums and the counts)."""
+        assert set(self.parts) == {PopulationSums.name, InputCounts.name}
+        self._part(PopulationSums).sums.merge(sums)
+        self._part(InputCounts).count(ref, sums.rows, 0)
+
     def merge(self, other: ScoreState) -> None:
         """Add another pass's state: exact sums add exactly, so order never shows."""
         for name, part in self.parts.items():

@@ -10,6 +10,7 @@ from bcecli.io.columns import Columns
 from bcecli.io.readers import Reader
 from bcecli.scoring.batches import ChunkValidator
 from bcecli.scoring.inputs import ScoreResult, each_input, finish, read_chunks, scoring_workers
+from bcecli.scoring.native_csv import fast_text, score_text
 from bcecli.scoring.passes import score_chunks
 from bcecli.scoring.settings import Settings
 
@@ -34,13 +35,26 @@ def score_readers(
                 columns = opened.columns
                 state = ScoreState(settings.state_config(columns))
                 validator = ChunkValidator(columns, settings)
+            workers = scoring_workers(settings, opened.reader)
+            text = fast_text(opened, settings)
+            if text is not None:
+                score_text(
+                    text,
+                    opened,
+                    state,
+                    validator=validator,
+                    settings=settings,
+                    workers=workers,
+                    on_progress=on_progress,
+                )
+                continue
             score_chunks(
                 read_chunks(opened, settings),
                 state,
                 validator=validator,
                 ref=opened.ref,
                 settings=settings,
-                workers=scoring_workers(settings, opened.reader),
+                workers=workers,
                 on_progress=on_progress,
             )
     return finish(settings, columns, state)

@@ -104,6 +104,12 @@ class LabelMapper:
     def settled(self) -> bool:
         return (self.kind if self.pos_label is None else self.negative) is not None
 
+    def numbers_seen(self) -> None:
+        """Rows with the labels 0 and 1 were scored elsewhere (the C kernel's fast path):
+        the rule is 0/1 if nothing settled it before them, as ``learn()`` would find."""
+        if self.pos_label is None and self.kind is None:
+            self.kind = NUMBERS
+
     def expected(self, rule: LabelRule) -> str:
         """What a label is not, under the rule a chunk was converted by (``convert``)."""
         kind, negative = rule

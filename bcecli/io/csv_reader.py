@@ -25,7 +25,7 @@ from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
-from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
+from bcecli.io.reader_base import Chunk, Extent, TextBlock, column_keys, reason, slice_rows
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
 
@@ -242,7 +242,7 @@ class CsvReader:
         float_columns: Sequence[str] = (),
         text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
-        parser = BlockParser(self.source, self.column_names, columns, float_columns, text_columns)
+        parser = self.block_parser(columns, float_columns, text_columns)
 
         def parse(
             item: tuple[bytes, int | None],
@@ -259,8 +259,7 @@ class CsvReader:
         # Standard input stays on one thread so each block is handed on as soon as
         # its lines arrive; files are parsed on every core while this one computes.
         workers = 1 if self.source.is_stdin else default_workers()
-        before = self._text_read - len(self._pending)
-        blocks = self._measured(self._blocks(self._block_bytes(chunk_size)), before)
+        blocks = self.text_blocks(chunk_size)
         rows_before = 0
         start = 0  # the stored position before this block: its pieces share out the rest
         for (block, end), parsed in ordered_map(
@@ -276,6 +275,23 @@ class CsvReader:
             rows_before += table.num_rows
             if end is not None:
                 start = end
+
+    def delimited_text(self) -> CsvReader:
+        return self
+
+    def text_blocks(self, chunk_size: int) -> Iterator[TextBlock]:
+        """The text after the header as blocks of whole lines of about ``chunk_size`` rows,
+        each with how far through the stored file reading is once it is cut."""
+        before = self._text_read - len(self._pending)
+        return self._measured(self._blocks(self._block_bytes(chunk_size)), before)
+
+    def block_parser(
+        self,
+        columns: Sequence[str],
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
+    ) -> BlockParser:
+        return BlockParser(self.source, self.column_names, columns, float_columns, text_columns)
 
 
 class BlockParser:

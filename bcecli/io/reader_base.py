@@ -71,6 +71,41 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+# A block of whole lines of delimited text, and how far through its source (as ``Chunk.
+# through`` counts) the reader is once it is read.
+TextBlock = tuple[bytes, "int | None"]
+
+
+class BlockParser(Protocol):
+    def parse(self, block: bytes, rows_before: int) -> pa.Table:
+        """The block's rows as a table; an error names the row (``rows_before`` precede it)."""
+        ...
+
+
+class DelimitedText(Protocol):
+    """A delimited-text input as raw blocks of lines, for the C kernel's fast path: a
+    block it cannot score goes to the ``block_parser``, as every block goes otherwise."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def column_names(self) -> list[str]: ...
+
+    def text_blocks(self, chunk_size: int) -> Iterator[TextBlock]: ...
+
+    def block_parser(
+        self, columns: Sequence[str], float_columns: Sequence[str], text_columns: Sequence[str]
+    ) -> BlockParser: ...
+
+
+def delimited_text(reader: Reader) -> DelimitedText | None:
+    """The reader's raw text blocks, when it reads delimited text (``delimited_text()``)."""
+    find = getattr(reader, "delimited_text", None)
+    text: DelimitedText | None = None if find is None else find()
+    return text
+
+
 def column_keys(names: Sequence[str]) -> list[str]:
     """A distinct key for each column of a header, to address it in chunks.
 

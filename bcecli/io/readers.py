@@ -16,10 +16,12 @@ from bcecli.errors import BceError
 from bcecli.io.formats import READERS
 from bcecli.io.reader_base import (
     Chunk,
+    DelimitedText,
     Extent,
     Reader,
     chunk_bytes,
     column_keys,
+    delimited_text,
     slice_rows,
 )
 from bcecli.io.sources import Source
@@ -89,6 +91,9 @@ class LazyReader:
         text_columns: Sequence[str] = (),
     ) -> Iterator[Chunk]:
         return self._open().chunks(columns, chunk_size, float_columns, text_columns)
+
+    def delimited_text(self) -> DelimitedText | None:
+        return delimited_text(self._open())
 
     def close(self) -> None:
         if self._reader is not None:

@@ -1,0 +1,121 @@
+"""The CSV fast path: blocks of plain delimited text scored by the C kernel in one pass.
+
+The kernel parses only the label, prediction and weight fields of each line, converts
+them exactly (the bits of Python's ``float()``), validates them, computes the loss and
+adds every sum of the report exactly, on worker threads without the GIL. A block it
+cannot score whole (quotes, a field count that differs, a missing or invalid value,
+a spelling it does not read) goes to the general parser in row order, so the numbers,
+the errors and the row numbers are those of the general path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bcecli._native import kernel
+from bcecli.core.accumulate import sums_from_kernel
+from bcecli.core.state import ScoreState
+from bcecli.io.convert import BOOLEANS
+from bcecli.io.parallel import ordered_map
+from bcecli.io.reader_base import (
+    Chunk,
+    DelimitedText,
+    TextBlock,
+    column_keys,
+    delimited_text,
+    slice_rows,
+)
+from bcecli.scoring.batches import ChunkValidator
+from bcecli.scoring.inputs import OpenInput, close_iterator, column_types
+from bcecli.scoring.passes import score_chunk
+from bcecli.scoring.settings import Settings
+
+
+def fast_text(opened: OpenInput, settings: Settings) -> DelimitedText | None:
+    """The input as raw text blocks when the kernel can score it: it is built, the input
+    is delimited text with a one-byte delimiter, and the report needs the population's
+    sums only (no --by, --calibration, --worst; labels by the 0/1 rule)."""
+    columns = opened.columns
+    if (
+        kernel is None
+        or settings.pos_label is not None
+        or settings.worst
+        or settings.calibration
+        or columns.by
+        or len(columns.predictions) > 64
+    ):
+        return None
+    text = delimited_text(opened.reader)
+    if text is None:
+        return None
+    delimiter = text.source.delimiter.encode("utf-8")
+    if len(delimiter) != 1 or delimiter in b'"\r\n':
+        return None
+    return text
+
+
+def score_text(
+    text: DelimitedText,
+    opened: OpenInput,
+    state: ScoreState,
+    *,
+    validator: ChunkValidator,
+    settings: Settings,
+    workers: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Score one input's text into ``state``: blocks scanned by the kernel on ``workers``
+    threads, merged in row order; a block it declines parsed and scored as chunks."""
+    assert kernel is not None
+    columns = opened.columns
+    ref = opened.ref
+    keys = column_keys(text.column_names)
+    field = {key: index for index, key in enumerate(keys)}
+    config: tuple[Any, ...] = (
+        ord(text.source.delimiter),
+        len(keys),
+        field[columns.label],
+        [field[name] for name in columns.predictions],
+        field[columns.weight] if columns.weight else -1,
+        columns.logit,
+        settings.eps,
+    )
+
+    def scan(block: TextBlock) -> tuple[TextBlock, Any]:
+        return block, kernel.scan_csv(block[0], *config)
+
+    state.open_input(ref)
+    blocks = text.text_blocks(settings.chunk_size)
+    scanned = ordered_map(scan, blocks, workers=workers, size=lambda block: len(block[0]))
+    parser = None
+    rows_before = 0
+    try:
+        for (block, through), result in scanned:
+            # Rows scanned under the 0/1 rule count only if the rule is not true/false.
+            if result is not None and validator.labels.kind != BOOLEANS:
+                rows, groups = result
+                if rows:
+                    validator.labels.numbers_seen()
+                    state.add_sums(ref, sums_from_kernel(groups)[0])
+            else:
+                if parser is None:
+                    parser = text.block_parser(columns.needed, *column_types(columns))
+                table = parser.parse(block, rows_before)
+                rows = table.num_rows
+                for offset, piece in slice_rows(table, settings.chunk_size):
+                    chunk = Chunk(text.source.path, rows_before + offset + 1, piece, through)
+                    for ordered in validator.in_row_order([chunk]):
+                        outcome = score_chunk(
+                            ordered, validator=validator, ref=ref, settings=settings
+                        )
+                        if outcome.error is not None:
+                            raise outcome.error
+                        assert outcome.state is not None
+                        state.merge(outcome.state)
+            rows_before += rows
+            if on_progress is not None:
+                on_progress(rows)
+    finally:
+        close_iterator(scanned)
+        close_iterator(blocks)
