@@ -60,8 +60,9 @@ FloatArray = npt.NDArray[np.float64]
 UIntArray = npt.NDArray[np.uint64]
 BoolArray = npt.NDArray[np.bool_]
 
-# Elements per block: the scratch buffers of one block stay in the caches.
-BLOCK = 1 << 15
+# Elements per block: the seven scratch arrays of a block (3.5 MiB) stay in the caches, and
+# the ufunc calls per element are few (measured best of 2^12 to 2^20).
+BLOCK = 1 << 16
 
 _U = np.uint64
 _POS_INF_BITS = _U(0x7FF0000000000000)
@@ -118,9 +119,7 @@ def _bits(a: FloatArray) -> UIntArray:
     return a.view(np.uint64)
 
 
-def _prepare(
-    x: npt.ArrayLike, out: FloatArray | None
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _prepare(x: npt.ArrayLike, out: FloatArray | None) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The input and the output, flat, and the array to return."""
     source = np.ascontiguousarray(x, dtype=np.float64)
     if out is None:
