@@ -1,6 +1,7 @@
 """Which bcecli modules may import which, read from the source (every import, lazy or not).
 
-- bcecli.core: numpy and the standard library only, nothing of bcecli outside core.
+- bcecli.core: numpy, the standard library and the C kernel (bcecli._native, which
+  imports nothing of bcecli), nothing else of bcecli.
 - bcecli.gate and bcecli.document: the gate's decisions and the document's shape never
   import the report package, which renders them (and uses the gate), so no cycle.
 """
@@ -40,7 +41,12 @@ def outside(names: set[str], allowed: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
 def test_core_imports_only_numpy_and_the_standard_library(path: Path) -> None:
-    assert outside(imported(path), ("numpy", "bcecli.core")) == []
+    assert outside(imported(path), ("numpy", "bcecli.core", "bcecli._native")) == []
+
+
+def test_the_kernel_imports_nothing_of_bcecli() -> None:
+    for path in (PACKAGE / "_native").glob("*.py"):
+        assert outside(imported(path), ("bcecli._native",)) == [], path.name
 
 
 @pytest.mark.parametrize(
@@ -118,8 +124,10 @@ def test_no_two_parts_of_bcecli_import_each_other() -> None:
 
 def test_the_layers_point_one_way() -> None:
     graph = import_graph()
-    # The core is the bottom; nothing below the CLI imports it; the CLI is the top.
-    assert graph.get("bcecli.core", set()) == set()
+    # The core is the bottom (over the C kernel, a leaf); nothing below the CLI imports
+    # the CLI, the top.
+    assert graph.get("bcecli.core", set()) <= {"bcecli._native"}
+    assert graph.get("bcecli._native", set()) == set()
     assert all(
         "bcecli.cli" not in targets for node, targets in graph.items() if node != "bcecli.__main__"
     )

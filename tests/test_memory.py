@@ -19,6 +19,7 @@ import pytest
 
 import bcecli
 import bcecli.scoring.inputs as scoring_inputs
+import bcecli.scoring.native_csv as native_csv
 from bcecli.core.state import ScoreState
 from bcecli.io import csv_reader, parallel, writers
 from bcecli.io.readers import Chunk, open_reader
@@ -87,6 +88,8 @@ def chunk_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
             yield chunk
 
     monkeypatch.setattr(csv_reader.CsvReader, "chunks", counted)
+    # The general path's chunks: the C kernel's fast path reads blocks instead.
+    monkeypatch.setattr(native_csv, "kernel", None)
     monkeypatch.setattr(csv_reader, "default_workers", lambda: 1)
     monkeypatch.setattr(scoring_inputs, "default_workers", lambda: 4)
     monkeypatch.setattr(parallel, "STAGE_BYTES", 1)

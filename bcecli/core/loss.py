@@ -1,13 +1,18 @@
 """Per-row binary cross-entropy: pure numpy, float64, no I/O.
 
 Each row's loss depends on that row alone (elementwise ufuncs on contiguous
-float64 arrays), which is what makes the exact sums independent of chunking.
+float64 arrays), which is what makes the exact sums independent of chunking. The
+logarithms and exponentials are bce's own (``bcecli.core.elementary``), not numpy's,
+whose last bit depends on the platform: these are the same operations as the C
+kernel's (``bcecli/_native/bce_loss.h``), so both paths give the same bits everywhere.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
+from bcecli.core import elementary
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -25,11 +30,11 @@ def loss_from_prob(y: BoolArray, p: FloatArray, eps: float = DEFAULT_EPS) -> Flo
     clipped = np.clip(np.asarray(p, dtype=np.float64), eps, 1.0 - eps)
     loss = np.subtract(y, clipped)
     np.copysign(loss, -1.0, out=loss)
-    np.log1p(loss, out=loss)
+    elementary.log1p(loss, out=loss)
     np.negative(loss, out=loss)
     small = np.flatnonzero(y & (clipped < 0.5))
     if len(small):
-        loss[small] = np.negative(np.log(clipped[small]))
+        loss[small] = np.negative(elementary.log(np.ascontiguousarray(clipped[small])))
     result: FloatArray = loss
     return result
 
@@ -42,7 +47,7 @@ def clipped_mask(p: FloatArray, eps: float = DEFAULT_EPS) -> BoolArray:
 
 def softplus(x: FloatArray) -> FloatArray:
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
-    result: FloatArray = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    result: FloatArray = np.maximum(x, 0.0) + elementary.log1p(elementary.exp(-np.abs(x)))
     return result
 
 
@@ -55,6 +60,6 @@ def loss_from_logit(y: BoolArray, z: FloatArray) -> FloatArray:
 def sigmoid(z: FloatArray) -> FloatArray:
     """1 / (1 + exp(-z)), stable for any finite z."""
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
+    e = elementary.exp(-np.abs(z))
     result: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return result
