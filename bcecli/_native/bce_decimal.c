@@ -140,6 +140,12 @@ static int eisel_lemire(uint64_t w, int q, uint64_t *bits) {
         *bits = low;
         return 1;
     }
+    /* round_192 reads p2 and only whether p1 | p0 is nonzero; P + 2^64 keeps both
+     * unless the addition carries into p2 or P's low 128 bits were all zero. */
+    if (p1 != UINT64_MAX && (p1 | p0) != 0) {
+        *bits = low;
+        return 1;
+    }
     /* The upper end, P + 2^64 (< 2^192 as P <= (2^64 - 1)(2^128 - 1)). */
     uint64_t u1 = p1 + 1u, u2 = p2 + (u1 == 0);
     uint64_t high = round_192(u2, u1, p0, e2);
