@@ -30,6 +30,14 @@ CHECKS: tuple[tuple[str, ...], ...] = (
     ("-m", "ruff", "format", "--check", *LINTED),
     ("-m", "mypy"),
     ("-m", "pytest"),
+    # The C kernel's: the core's tests on the pure-Python path alone (BCE_NATIVE=0).
+    ("tools/native_checks.py", "pure"),
+)
+# Where gcc or clang build the kernel (not MSVC): warnings as errors, and the kernel's
+# tests once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+POSIX_CHECKS: tuple[tuple[str, ...], ...] = (
+    ("tools/native_checks.py", "strict"),
+    ("tools/native_checks.py", "sanitize"),
 )
 
 # How `venv` installs bce into the new environment (what it needs at run time only), and
@@ -72,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args == ["test-extra"]:
         return run_steps(sys.executable, TEST_EXTRA)
     if args == ["test"]:
-        return run_steps(sys.executable, CHECKS)
+        return run_steps(sys.executable, CHECKS + (POSIX_CHECKS if os.name == "posix" else ()))
     print("usage: python tools/dev.py venv | test-extra | test", file=sys.stderr)
     return 2
 

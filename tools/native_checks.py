@@ -63,6 +63,10 @@ def _copy(target: Path) -> None:
 
 
 def strict() -> int:
+    # The install this runs in built its kernel too (a failed build there only warns).
+    loaded = "import bcecli._native as n, sys; print(n.status()); sys.exit(n.kernel is None)"
+    if subprocess.call([sys.executable, "-c", loaded], cwd=ROOT):
+        return 1
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder)
         _copy(target)
@@ -94,8 +98,12 @@ def sanitize() -> int:
             "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
         }
         tests = [str(ROOT / test) for test in KERNEL_TESTS if (ROOT / test).exists()]
-        check = "import bcecli._native as n, sys; sys.exit(n.kernel is None)"
-        if subprocess.call([sys.executable, "-c", check], env=env):
+        # The copy, not the checkout's editable install, must be what the tests import.
+        check = (
+            "import bcecli._native as n, sys; "
+            f"sys.exit(n.kernel is None or not n.kernel.__file__.startswith({folder!r}))"
+        )
+        if subprocess.call([sys.executable, "-c", check], env=env, cwd=ROOT):
             print("the sanitized kernel did not load", file=sys.stderr)
             return 1
         return subprocess.call(
