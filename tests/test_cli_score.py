@@ -195,7 +195,7 @@ def test_keep_without_worst_is_a_usage_error(bce: Any) -> None:
     assert rows.exit_code == 0 and rows.stdout.startswith("id,log_loss\n")
 
 
-def modules_loaded_by(args: list[str], modules: tuple[str, ...]) -> list[str]:
+def modules_loaded_by(args: list[str], modules: tuple[str, ...], status: int = 0) -> list[str]:
     """Which of ``modules`` a fresh interpreter has imported after running bce ``args``."""
     code = (
         "import sys\nfrom bcecli.cli import main\n"
@@ -204,14 +204,41 @@ def modules_loaded_by(args: list[str], modules: tuple[str, ...]) -> list[str]:
         "sys.exit(status)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    loaded: list[str] = json.loads(done.stderr.strip().replace("'", '"'))
+    assert done.returncode == status, done.stderr
+    loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1].replace("'", '"'))
     return loaded
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["score", "--help"]])
 def test_help_and_version_import_neither_pandas_nor_pyarrow(args: list[str]) -> None:
     assert modules_loaded_by(args, ("pandas", "pyarrow", "numpy", "rich")) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", str(PREDS), "--format", "json"],
+        ["score", str(PREDS), "--format", "markdown", "--by", "segment"],
+        ["score", str(SAMPLE / "preds.parquet"), "--format", "json", "--worst", "3"],
+        ["score", str(PREDS), "--format", "json", "--max-ne", "0.5"],  # a failed gate
+        ["rows", str(PREDS)],
+        ["schema"],
+    ],
+)
+def test_commands_without_a_table_import_neither_rich_nor_pandas(args: list[str]) -> None:
+    """Rich is loaded only to draw a table or a progress bar (stderr here is a pipe)."""
+    ok = 1 if "--max-ne" in args else 0
+    assert modules_loaded_by(args, ("rich", "pandas"), status=ok) == []
+
+
+def test_rows_to_parquet_imports_neither_rich_nor_pandas(tmp_path: Path) -> None:
+    args = ["rows", str(PREDS), "-o", str(tmp_path / "out.parquet")]
+    assert modules_loaded_by(args, ("rich", "pandas")) == []
+
+
+def test_the_table_still_imports_rich() -> None:
+    """The check above is not vacuous: the same helper sees Rich where a table is drawn."""
+    assert modules_loaded_by(["score", str(PREDS)], ("rich", "pandas")) == ["rich"]
 
 
 def test_version_as_a_process() -> None:
