@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -239,6 +240,46 @@ def test_rows_to_parquet_imports_neither_rich_nor_pandas(tmp_path: Path) -> None
 def test_the_table_still_imports_rich() -> None:
     """The check above is not vacuous: the same helper sees Rich where a table is drawn."""
     assert modules_loaded_by(["score", str(PREDS)], ("rich", "pandas")) == ["rich"]
+
+
+def test_the_command_runs_numpy_with_one_blas_thread() -> None:
+    """bce does no linear algebra: its entry point keeps OpenBLAS from starting a worker
+    thread per core as numpy loads. Run as bce runs, then numpy imported: no thread more."""
+    if not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2:
+        pytest.skip("counts threads in /proc, with more than one processor to start them on")
+    code = (
+        "import os, sys\n"
+        "from bcecli.__main__ import run\n"
+        "sys.argv = ['bce', '--version']\n"  # runs the entry point, numpy not loaded yet
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "assert 'numpy' not in sys.modules\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "import numpy\n"
+        "print(len(os.listdir('/proc/self/task')) - before, os.environ['OPENBLAS_NUM_THREADS'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split()[-2:] == ["0", "1"], done.stdout
+    # The user's own choice stands.
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split()[-2:] == ["1", "2"], done.stdout
+
+
+def test_importing_the_library_leaves_the_environment_alone() -> None:
+    code = (
+        "import os, bcecli, bcecli.api, bcecli.cli\n"
+        "print(sorted(k for k in os.environ if k.endswith('_NUM_THREADS')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_version_as_a_process() -> None:
