@@ -5,7 +5,11 @@
 Every command runs as a whole process (start-up included), in rounds that
 alternate the methods (A B C A B C ...) after one uncounted warm-up round, so
 the files are in the page cache and slow drifts on a shared machine hit every
-method alike. Prints a markdown table and writes the same to benchmarks/results.json.
+method alike. Three comparisons: ``bce score`` against the peers' mean, ``bce score
+--by segment`` against their GROUP BY, and ``bce rows -o OUT.parquet`` against their
+Parquet output with a loss column. Every bce command is also run with BCE_NATIVE=0
+(the pure-Python path) in the same rounds. Prints a markdown table and writes the
+same to benchmarks/results.json.
 
 This script imports only the standard library, on purpose: Linux counts the
 parent's memory in a child's peak RSS (the pre-exec high-water mark is folded into
@@ -37,8 +41,14 @@ REPO_DIR = BENCH_DIR.parent
 RESULTS_PATH = BENCH_DIR / "results.json"
 BCE = (sys.executable, "-m", "bcecli")  # the working tree, whether installed or not
 PEERS = ("duckdb", "polars", "pandas", "sklearn")
+BY = "segment"  # the group column of gen_data.py's files
+# The peers of bce score --by and bce rows, by the peer named in --peers they come with.
+BY_PEERS = {"duckdb": "duckdb-by", "polars": "polars-by"}
+ROWS_PEERS = {"duckdb": "duckdb-rows", "polars": "polars-rows"}
+PURE_ENV = (("BCE_NATIVE", "0"),)  # bce's pure-Python path, whatever the build
 SKLEARN_MAX_ROWS = 10_000_000  # sklearn holds the whole file; beyond this it is too slow
 REL_TOL = 1e-9
+STARTUP = "(start-up)"  # the file column of bce --version
 TIMEOUT_S = 900.0  # a hung child (e.g. bce waiting on stdin) must not hang the benchmark
 PACKAGES = ("bcecli", "numpy", "pyarrow", "pandas", "duckdb", "polars", "scikit-learn")
 
@@ -53,12 +63,23 @@ class DataFile:
         return self.path.name
 
 
+# A method's value: the mean log loss, or the mean per group of --by.
+Value = float | dict[str, float]
+
+
 @dataclass(frozen=True)
 class Method:
     name: str
     argv: tuple[str, ...]
-    kind: str  # "score": bce's JSON report; "peer": a printed float; "plain": no value
+    # "score": bce's JSON report, its log loss; "groups": the same, the loss per group;
+    # "peer": a printed float; "peer-groups": a printed JSON object {group: loss};
+    # "rows": a Parquet file with a log_loss column, its mean checked on the warm-up run;
+    # "plain": no value.
+    kind: str
     output: Path | None = None  # a file the command writes, removed after each run
+    role: str = "peer"  # "bce"; "pure": a bce command again with BCE_NATIVE=0; "peer"
+    versus: str | None = None  # a peer's or a pure run's bce command (its name)
+    env: tuple[tuple[str, str], ...] = ()  # set in the child's environment
 
 
 @dataclass(frozen=True)
@@ -78,21 +99,31 @@ class Outcome:
     file: str
     method: Method
     runs: list[Run] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
+    values: list[Value] = field(default_factory=list)
     error: str | None = None
     check: str = "—"
-    ratio: tuple[float, float, float] | None = None  # bce/peer: median, min, max
+    # Per round, median, min and max: bce/peer (for a peer), bce/BCE_NATIVE=0 (for a
+    # pure run), and bce with BCE_NATIVE=0 over the peer.
+    ratio: tuple[float, float, float] | None = None
+    pure_ratio: tuple[float, float, float] | None = None
 
 
 # ---------------------------------------------------------------- running children
 
 
-def run_child(argv: tuple[str, ...]) -> Run:
+def child_env(method: Method) -> dict[str, str]:
+    """This environment with the method's variables; bce's default path unless told."""
+    env = {k: v for k, v in os.environ.items() if k != "BCE_NATIVE"}
+    env.update(method.env)
+    return env
+
+
+def run_child(argv: tuple[str, ...], env: dict[str, str] | None = None) -> Run:
     """Run one command; wall clock around it, CPU and peak RSS from os.wait4."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=REPO_DIR
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=REPO_DIR, env=env
         )
         timer = threading.Timer(TIMEOUT_S, proc.kill)
         timer.start()
@@ -123,34 +154,54 @@ def error_line(run: Run) -> str:
     return lines[-1] if lines[0].lower().startswith(("traceback", "usage:")) else lines[0]
 
 
-def parse_value(method: Method, run: Run) -> float | None:
+def parse_value(method: Method, run: Run) -> Value | None:
     if method.kind == "score":
         return float(json.loads(run.stdout)["metrics"]["log_loss"])
+    if method.kind == "groups":
+        groups = json.loads(run.stdout)["groups"]
+        return {str(g["key"][BY]): float(g["metrics"]["log_loss"]) for g in groups}
     if method.kind == "peer":
         return float(run.stdout.split()[-1])
+    if method.kind == "peer-groups":
+        return {str(k): float(v) for k, v in json.loads(run.stdout).items()}
     return None
 
 
+def rows_mean(output: Path) -> float:
+    """The mean of the log_loss column a rows command wrote (read in a child: see above)."""
+    argv = (sys.executable, str(BENCH_DIR / "peers.py"), "parquet-mean", str(output))
+    run = run_child(argv)
+    if run.returncode != 0:
+        raise ValueError(error_line(run))
+    return float(run.stdout.split()[-1])
+
+
 def record(outcome: Outcome, run: Run, counted: bool) -> None:
-    """Keep a run, or mark the method failed so later rounds skip it."""
+    """Keep a run, or mark the method failed so later rounds skip it. A rows command's
+    output is read back once, after the warm-up run, for the value checked."""
     method = outcome.method
     if run.returncode != 0:
         outcome.error = error_line(run)
     elif method.output is not None and not method.output.exists():
         outcome.error = f"exit 0 but {method.output.name} was not written"
-    if method.output is not None:
-        method.output.unlink(missing_ok=True)  # 10M rows of output would fill the disk
-    if outcome.error is not None:
-        return
+    value: Value | None = None
     try:
-        value = parse_value(method, run)
-    except (ValueError, KeyError, TypeError, IndexError):
-        outcome.error = f"unreadable output: {run.stdout.strip()[:80]!r}"
+        if outcome.error is None:
+            value = parse_value(method, run)
+            if method.kind == "rows" and method.output is not None and not counted:
+                value = rows_mean(method.output)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        shown = str(error) if method.kind == "rows" else repr(run.stdout.strip()[:80])
+        outcome.error = f"unreadable output: {shown}"
+    finally:
+        if method.output is not None:
+            method.output.unlink(missing_ok=True)  # 10M rows of output would fill the disk
+    if outcome.error is not None:
         return
     if counted:
         outcome.runs.append(run)
-        if value is not None:
-            outcome.values.append(value)
+    if value is not None and (counted or method.kind == "rows"):  # rows: the warm-up's
+        outcome.values.append(value)
 
 
 def measure(file: str, methods: list[Method], runs: int) -> list[Outcome]:
@@ -162,7 +213,7 @@ def measure(file: str, methods: list[Method], runs: int) -> list[Outcome]:
                 continue
             if outcome.method.output is not None:
                 outcome.method.output.unlink(missing_ok=True)  # a stale file would hide a failure
-            run = run_child(outcome.method.argv)
+            run = run_child(outcome.method.argv, child_env(outcome.method))
             record(outcome, run, counted=round_no > 0)
             progress(file, outcome, round_no, runs, run)
     return outcomes
@@ -171,7 +222,8 @@ def measure(file: str, methods: list[Method], runs: int) -> list[Outcome]:
 def progress(file: str, outcome: Outcome, round_no: int, runs: int, run: Run) -> None:
     label = "warm-up" if round_no == 0 else f"run {round_no}/{runs}"
     state = f"FAILED: {outcome.error}" if outcome.error else f"{run.wall:.3f} s"
-    print(f"  {file:<16} {outcome.method.name:<14} {label:<9} {state}", file=sys.stderr)
+    name = outcome.method.name + (" [BCE_NATIVE=0]" if outcome.method.role == "pure" else "")
+    print(f"  {file:<16} {name:<40} {label:<9} {state}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- data
@@ -210,24 +262,53 @@ def ensure_data(files: list[DataFile]) -> None:
 # ---------------------------------------------------------------- methods
 
 
+def bce_methods(name: str, argv: tuple[str, ...], kind: str, output: Path | None) -> list[Method]:
+    """A bce command, then the same with BCE_NATIVE=0, in the same rounds (an output is
+    removed after each run, so the two can share it)."""
+    return [
+        Method(name, argv, kind, output, role="bce"),
+        Method(name, argv, kind, output, role="pure", versus=name, env=PURE_ENV),
+    ]
+
+
+def peer_method(peer: str, f: DataFile, kind: str, versus: str, out: Path | None) -> Method:
+    argv: tuple[str, ...] = (sys.executable, str(BENCH_DIR / "peers.py"), peer, str(f.path))
+    if out is not None:
+        argv += ("--out", str(out))
+    return Method(peer, argv, kind, out, versus=versus)
+
+
 def file_methods(
-    f: DataFile, bce: tuple[str, ...], peers: list[str], with_rows: bool
+    f: DataFile, bce: tuple[str, ...], peers: list[str], *, with_by: bool, with_rows: bool
 ) -> list[Method]:
+    """bce score and its peers; bce score --by and bce rows with theirs, where asked."""
     path = str(f.path)
-    methods = [Method("bce score", (*bce, "score", path, "--format", "json"), "score")]
-    if with_rows:
-        out = f.path.with_name(f"{f.path.stem}.bce-rows.parquet")
-        methods.append(Method("bce rows", (*bce, "rows", path, "-o", str(out)), "plain", out))
+    name = "bce score"
+    methods = bce_methods(name, (*bce, "score", path, "--format", "json"), "score", None)
     for peer in peers:
         if peer == "sklearn" and f.rows > SKLEARN_MAX_ROWS:
             continue
-        argv = (sys.executable, str(BENCH_DIR / "peers.py"), peer, path)
-        methods.append(Method(peer, argv, "peer"))
+        methods.append(peer_method(peer, f, "peer", name, None))
+    if with_by:
+        name = f"bce score --by {BY}"
+        argv = (*bce, "score", path, "--by", BY, "--format", "json")
+        methods += bce_methods(name, argv, "groups", None)
+        for peer in peers:
+            if peer in BY_PEERS:
+                methods.append(peer_method(BY_PEERS[peer], f, "peer-groups", name, None))
+    if with_rows:
+        name = "bce rows"
+        out = f.path.with_name(f"{f.path.stem}.bce-rows.parquet")
+        methods += bce_methods(name, (*bce, "rows", path, "-o", str(out)), "rows", out)
+        for peer in peers:
+            if peer in ROWS_PEERS:
+                peer_out = f.path.with_name(f"{f.path.stem}.{ROWS_PEERS[peer]}.parquet")
+                methods.append(peer_method(ROWS_PEERS[peer], f, "rows", name, peer_out))
     return methods
 
 
 def startup_methods(bce: tuple[str, ...]) -> list[Method]:
-    return [Method("bce --version", (*bce, "--version"), "plain")]
+    return bce_methods("bce --version", (*bce, "--version"), "plain", None)
 
 
 # ---------------------------------------------------------------- analysis
@@ -237,46 +318,82 @@ def walls(outcome: Outcome) -> list[float]:
     return [r.wall for r in outcome.runs]
 
 
-def ratio_stats(bce: Outcome, peer: Outcome) -> tuple[float, float, float] | None:
-    """bce/peer wall of each round in which both ran (runs alternate within a round)."""
+def ratio_stats(top: Outcome, bottom: Outcome) -> tuple[float, float, float] | None:
+    """top/bottom wall of each round in which both ran (runs alternate within a round)."""
     # Not strict: a side that failed part-way has fewer runs.
-    pairs = [b / p for b, p in zip(walls(bce), walls(peer), strict=False)]
+    pairs = [a / b for a, b in zip(walls(top), walls(bottom), strict=False)]
     if not pairs:
         return None
     return statistics.median(pairs), min(pairs), max(pairs)
 
 
-def reference(outcomes: list[Outcome]) -> tuple[str, float] | None:
-    """bce's log loss; if bce failed, the first peer's, so the peers still check each other."""
+def value_family(kind: str) -> str | None:
+    """Values that check each other: the mean log loss (the rows' too), or the groups'."""
+    return {"score": "mean", "peer": "mean", "rows": "mean"}.get(
+        kind, "groups" if kind in ("groups", "peer-groups") else None
+    )
+
+
+def reference(outcomes: list[Outcome], family: str) -> tuple[Method, Value] | None:
+    """bce's value; if bce failed, the next method's, so the others still check each other."""
     for outcome in outcomes:
+        if value_family(outcome.method.kind) != family:
+            continue
         if outcome.error is None and outcome.values:
-            return outcome.method.name, outcome.values[0]
+            return outcome.method, outcome.values[0]
     return None
 
 
-def check_values(outcome: Outcome, ref: tuple[str, float] | None) -> str:
+def relative_difference(value: Value, expected: Value) -> float:
+    if isinstance(value, dict) or isinstance(expected, dict):
+        if not isinstance(value, dict) or not isinstance(expected, dict):
+            return float("inf")
+        if set(value) != set(expected):
+            return float("inf")
+        return max((relative_difference(value[k], expected[k]) for k in expected), default=0.0)
+    return abs(value - expected) / abs(expected)
+
+
+def describe(method: Method) -> str:
+    return f"{method.name} BCE_NATIVE=0" if method.role == "pure" else method.name
+
+
+def check_values(outcome: Outcome, ref: tuple[Method, Value] | None) -> str:
     if outcome.error is not None or not outcome.values:
         return "—"
-    if outcome.method.kind == "score" and len(set(outcome.values)) > 1:
+    method = outcome.method
+    deterministic = method.role != "peer" and method.kind in ("score", "groups")
+    if deterministic and any(v != outcome.values[0] for v in outcome.values):
         return "DIFFERS between runs"  # SPEC section 1: bce's mean is deterministic
     if ref is None:
         return "no reference"
-    name, expected = ref
-    if name == outcome.method.name:
+    ref_method, expected = ref
+    if ref_method == method:
+        if isinstance(expected, dict):
+            return f"reference ({len(expected)} groups)"
         return f"reference {expected:.12g}"
-    worst = max(abs(v - expected) / abs(expected) for v in outcome.values)
+    worst = max(relative_difference(v, expected) for v in outcome.values)
     if worst > REL_TOL:
-        return f"DIFFERS from {name}: rel {worst:.1e}"
-    return "ok" if name == "bce score" else f"ok (vs {name}, bce failed)"
+        return f"DIFFERS from {describe(ref_method)}: rel {worst:.1e}"
+    return "ok" if ref_method.role == "bce" else f"ok (vs {describe(ref_method)}, bce failed)"
 
 
 def analyse(outcomes: list[Outcome]) -> None:
-    ref = reference(outcomes)
-    bce = next((o for o in outcomes if o.method.kind == "score"), None)
+    references = {family: reference(outcomes, family) for family in ("mean", "groups")}
+    by_name = {o.method.name: o for o in outcomes if o.method.role == "bce"}
+    pure = {o.method.versus: o for o in outcomes if o.method.role == "pure"}
     for outcome in outcomes:
-        outcome.check = check_values(outcome, ref)
-        if bce is not None and outcome.method.kind == "peer":
-            outcome.ratio = ratio_stats(bce, outcome)
+        family = value_family(outcome.method.kind)
+        if family is not None:
+            outcome.check = check_values(outcome, references[family])
+        method = outcome.method
+        bce = by_name.get(method.versus or "")
+        if bce is None:
+            continue
+        outcome.ratio = ratio_stats(bce, outcome)
+        twin = pure.get(method.versus)
+        if method.role == "peer" and twin is not None:
+            outcome.pure_ratio = ratio_stats(twin, outcome)
 
 
 # ---------------------------------------------------------------- targets (SPEC section 8)
@@ -284,6 +401,8 @@ def analyse(outcomes: list[Outcome]) -> None:
 
 def find(outcomes: list[Outcome], file: str, method: str) -> Outcome | None:
     for o in outcomes:
+        if o.method.role == "pure":
+            continue  # bce's default path; BCE_NATIVE=0 runs are figures beside it
         if o.file == file and o.method.name == method and o.error is None and o.runs:
             return o
     return None
@@ -317,10 +436,14 @@ def evaluate_targets(outcomes: list[Outcome], files: list[DataFile]) -> list[dic
             for f in files
             if f.path.suffix == ".csv" and f.rows == 1_000_000
         ),
-        wall_target(outcomes, "(start-up)", "bce --version", 0.3),
+        wall_target(outcomes, STARTUP, "bce --version", 0.3),
     ]
-    scoring = ("bce score", "bce rows")  # start-up alone says nothing about memory bounds
-    bce_peaks = [peak_mib(o) for o in outcomes if o.method.name in scoring and o.runs]
+    # Start-up alone says nothing about memory bounds.
+    bce_peaks = [
+        peak_mib(o)
+        for o in outcomes
+        if o.method.role in ("bce", "pure") and o.file != STARTUP and o.runs and o.error is None
+    ]
     targets.append(target("bce peak memory < 300 MiB", max(bce_peaks, default=None), 300))
     return targets
 
@@ -341,21 +464,48 @@ def wall_text(outcome: Outcome) -> str:
     return f"{statistics.median(w):.3f} ({min(w):.3f}–{max(w):.3f})"
 
 
-def ratio_text(outcome: Outcome) -> str:
-    if outcome.ratio is None:
+def ratio_text(ratio: tuple[float, float, float] | None) -> str:
+    if ratio is None:
         return "—"
-    median, low, high = outcome.ratio
+    median, low, high = ratio
     return f"{median:.2f} ({low:.2f}–{high:.2f})"
 
 
+def peak_text(outcome: Outcome | None) -> str:
+    if outcome is None or not outcome.runs or outcome.error is not None:
+        return "—"
+    return f"{peak_mib(outcome):.0f}"
+
+
 def markdown_table(outcomes: list[Outcome]) -> str:
+    """One row per bce command and per peer; a bce command's BCE_NATIVE=0 run in its row.
+    A peer's ratios are to the bce command above it."""
     lines = [
-        "| file | method | wall s median (min–max) | peak MiB | bce/peer wall | log loss |",
-        "|---|---|---|---|---|---|",
+        "| file | method | wall s median (min–max) | peak MiB "
+        "| BCE_NATIVE=0 wall s | BCE_NATIVE=0 peak MiB | bce/BCE_NATIVE=0 wall "
+        "| bce/peer wall | BCE_NATIVE=0 bce/peer wall | log loss |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    pure = {(o.file, o.method.versus): o for o in outcomes if o.method.role == "pure"}
     for o in outcomes:
-        peak = f"{peak_mib(o):.0f}" if o.runs and o.error is None else "—"
-        cells = [o.file, o.method.name, wall_text(o), peak, ratio_text(o), o.check]
+        if o.method.role == "pure":
+            continue
+        twin = pure.get((o.file, o.method.name)) if o.method.role == "bce" else None
+        check = o.check
+        if twin is not None and twin.check not in ("ok", "—") and o.check != "—":
+            check += f"; BCE_NATIVE=0: {twin.check}"
+        cells = [
+            o.file,
+            o.method.name,
+            wall_text(o),
+            peak_text(o),
+            wall_text(twin) if twin is not None else "—",
+            peak_text(twin),
+            ratio_text(twin.ratio) if twin is not None else "—",
+            ratio_text(o.ratio) if o.method.role == "peer" else "—",
+            ratio_text(o.pure_ratio),
+            check,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -375,19 +525,26 @@ def outcome_json(o: Outcome) -> dict[str, Any]:
     return {
         "file": o.file,
         "method": o.method.name,
+        "role": o.method.role,
+        "versus": o.method.versus,
+        "env": dict(o.method.env),
         "argv": list(o.method.argv),
         "status": "failed" if o.error is not None else "ok",
         "error": o.error,
         "wall_s": {"median": statistics.median(w), "min": min(w), "max": max(w)} if ok else None,
         "cpu_s_median": statistics.median(r.cpu for r in o.runs) if ok else None,
         "peak_mib": peak_mib(o) if ok else None,
-        "ratio_bce_over_peer": dict(zip(("median", "min", "max"), o.ratio, strict=True))
-        if o.ratio
-        else None,
+        # A peer's: bce/peer; a BCE_NATIVE=0 run's: bce/BCE_NATIVE=0.
+        "ratio_bce_over_this": stats_json(o.ratio),
+        "ratio_bce_native_0_over_peer": stats_json(o.pure_ratio),
         "log_loss": o.values[0] if o.values else None,
         "check": o.check,
         "runs": [{"wall_s": r.wall, "cpu_s": r.cpu, "peak_mib": r.peak_kib / 1024} for r in o.runs],
     }
+
+
+def stats_json(ratio: tuple[float, float, float] | None) -> dict[str, float] | None:
+    return dict(zip(("median", "min", "max"), ratio, strict=True)) if ratio else None
 
 
 def package_versions() -> dict[str, str | None]:
@@ -468,10 +625,14 @@ def main(argv: list[str] | None = None) -> int:
     ensure_data(files)
     outcomes: list[Outcome] = []
     for i, f in enumerate(files):
-        group = measure(f.name, file_methods(f, args.bce, args.peers, with_rows=i == 0), args.runs)
+        # --by on the big CSV and the big Parquet, bce rows on the big CSV.
+        methods = file_methods(f, args.bce, args.peers, with_by=i < 2, with_rows=i == 0)
+        group = measure(f.name, methods, args.runs)
         analyse(group)
         outcomes += group
-    outcomes += measure("(start-up)", startup_methods(args.bce), args.runs)
+    startup = measure(STARTUP, startup_methods(args.bce), args.runs)
+    analyse(startup)
+    outcomes += startup
     targets = evaluate_targets(outcomes, files)
     print(markdown_table(outcomes) + "\n\n" + markdown_targets(targets))
     report = results_json(args, files, outcomes, targets)

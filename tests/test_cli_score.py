@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,7 +196,7 @@ def test_keep_without_worst_is_a_usage_error(bce: Any) -> None:
     assert rows.exit_code == 0 and rows.stdout.startswith("id,log_loss\n")
 
 
-def modules_loaded_by(args: list[str], modules: tuple[str, ...]) -> list[str]:
+def modules_loaded_by(args: list[str], modules: tuple[str, ...], status: int = 0) -> list[str]:
     """Which of ``modules`` a fresh interpreter has imported after running bce ``args``."""
     code = (
         "import sys\nfrom bcecli.cli import main\n"
@@ -204,14 +205,81 @@ def modules_loaded_by(args: list[str], modules: tuple[str, ...]) -> list[str]:
         "sys.exit(status)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    loaded: list[str] = json.loads(done.stderr.strip().replace("'", '"'))
+    assert done.returncode == status, done.stderr
+    loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1].replace("'", '"'))
     return loaded
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["score", "--help"]])
 def test_help_and_version_import_neither_pandas_nor_pyarrow(args: list[str]) -> None:
     assert modules_loaded_by(args, ("pandas", "pyarrow", "numpy", "rich")) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", str(PREDS), "--format", "json"],
+        ["score", str(PREDS), "--format", "markdown", "--by", "segment"],
+        ["score", str(SAMPLE / "preds.parquet"), "--format", "json", "--worst", "3"],
+        ["score", str(PREDS), "--format", "json", "--max-ne", "0.5"],  # a failed gate
+        ["rows", str(PREDS)],
+        ["schema"],
+    ],
+)
+def test_commands_without_a_table_import_neither_rich_nor_pandas(args: list[str]) -> None:
+    """Rich is loaded only to draw a table or a progress bar (stderr here is a pipe)."""
+    ok = 1 if "--max-ne" in args else 0
+    assert modules_loaded_by(args, ("rich", "pandas"), status=ok) == []
+
+
+def test_rows_to_parquet_imports_neither_rich_nor_pandas(tmp_path: Path) -> None:
+    args = ["rows", str(PREDS), "-o", str(tmp_path / "out.parquet")]
+    assert modules_loaded_by(args, ("rich", "pandas")) == []
+
+
+def test_the_table_still_imports_rich() -> None:
+    """The check above is not vacuous: the same helper sees Rich where a table is drawn."""
+    assert modules_loaded_by(["score", str(PREDS)], ("rich", "pandas")) == ["rich"]
+
+
+def test_the_command_runs_numpy_with_one_blas_thread() -> None:
+    """bce does no linear algebra: its entry point keeps OpenBLAS from starting a worker
+    thread per core as numpy loads. Run as bce runs, then numpy imported: no thread more."""
+    if not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2:
+        pytest.skip("counts threads in /proc, with more than one processor to start them on")
+    code = (
+        "import os, sys\n"
+        "from bcecli.__main__ import run\n"
+        "sys.argv = ['bce', '--version']\n"  # runs the entry point, numpy not loaded yet
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "assert 'numpy' not in sys.modules\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "import numpy\n"
+        "print(len(os.listdir('/proc/self/task')) - before, os.environ['OPENBLAS_NUM_THREADS'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split()[-2:] == ["0", "1"], done.stdout
+    # The user's own choice stands.
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split()[-2:] == ["1", "2"], done.stdout
+
+
+def test_importing_the_library_leaves_the_environment_alone() -> None:
+    code = (
+        "import os, bcecli, bcecli.api, bcecli.cli\n"
+        "print(sorted(k for k in os.environ if k.endswith('_NUM_THREADS')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_version_as_a_process() -> None:

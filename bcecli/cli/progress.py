@@ -16,18 +16,14 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-# This module is imported only when a command runs: Rich and pyarrow cost --help nothing.
-from rich.console import Console
-from rich.filesize import decimal, pick_unit_and_suffix
-from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, Task, TextColumn
-from rich.progress import Progress as RichProgress
-from rich.progress_bar import ProgressBar
-from rich.table import Column
-from rich.text import Text
-
+# This module is imported only when a command runs, so pyarrow costs --help nothing. Rich
+# is imported only where a display is drawn (stderr a terminal): a run whose stderr is a
+# file or a pipe, or --quiet, loads none of it.
 from bcecli.io.readers import Chunk, Extent, Reader, measure
 
 if TYPE_CHECKING:
+    from rich.progress import Task
+
     from bcecli.io.sources import Source
 
 _ROW_SUFFIXES = ["", "k", "M", "B"]
@@ -77,20 +73,9 @@ class Progress:
     def __enter__(self) -> Progress:
         if not self.enabled:
             return self
-        console = Console(file=sys.stderr)
-        if not console.is_interactive:
+        self.progress = _display()
+        if self.progress is None:
             return self
-        self.progress = RichProgress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            _Bar(bar_width=16),
-            _Figures(table_column=Column(no_wrap=True, overflow="ellipsis")),
-            console=console,
-            transient=True,
-            # stdout carries the report or the rows: Live must not wrap it while it runs.
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
         self.task = self.progress.add_task("scoring", total=None, rows=0, unit=None)
         self.readers = [_Watched(reader, index, self) for index, reader in enumerate(self.readers)]
         self.timer = threading.Timer(self.DELAY, self._show)
@@ -190,29 +175,55 @@ class _Watched:
         self._reader.close()
 
 
-class _Bar(ProgressColumn):
-    """Rich's bar, left out while the total is unknown (the spinner shows work instead)."""
+def _display() -> Any:
+    """Rich's progress display on stderr, or None where its console is not interactive."""
+    from rich.console import Console
+    from rich.progress import BarColumn, ProgressColumn, SpinnerColumn, TextColumn
+    from rich.progress import Progress as RichProgress
+    from rich.progress_bar import ProgressBar
+    from rich.table import Column
+    from rich.text import Text
 
-    def __init__(self, bar_width: int) -> None:
-        super().__init__()
-        self._bar = BarColumn(bar_width=bar_width)
+    console = Console(file=sys.stderr)
+    if not console.is_interactive:
+        return None
 
-    def render(self, task: Task) -> ProgressBar | Text:
-        if task.total is None:
-            return Text("")
-        return self._bar.render(task)
+    class Bar(ProgressColumn):
+        """Rich's bar, left out while the total is unknown (the spinner shows work instead)."""
 
+        def __init__(self, bar_width: int) -> None:
+            super().__init__()
+            self._bar = BarColumn(bar_width=bar_width)
 
-class _Figures(ProgressColumn):
-    """The figures after the bar (see ``figures``)."""
+        def render(self, task: Task) -> ProgressBar | Text:
+            if task.total is None:
+                return Text("")
+            return self._bar.render(task)
 
-    def render(self, task: Task) -> Text:
-        return Text(figures(task))
+    class Figures(ProgressColumn):
+        """The figures after the bar (see ``figures``)."""
+
+        def render(self, task: Task) -> Text:
+            return Text(figures(task))
+
+    return RichProgress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        Bar(bar_width=16),
+        Figures(table_column=Column(no_wrap=True, overflow="ellipsis")),
+        console=console,
+        transient=True,
+        # stdout carries the report or the rows: Live must not wrap it while it runs.
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
 
 
 def figures(task: Task) -> str:
     """After the bar: percentage, done/total, rate and time left; or, while the total is
     unknown, the rows so far and the time elapsed."""
+    from rich.filesize import decimal, pick_unit_and_suffix
+
     if task.total is None:
         return f"{int(task.fields.get('rows', 0)):,} rows {_clock(task.elapsed or 0.0)}"
     speed = task.speed
@@ -243,6 +254,8 @@ def _scaled(value: float, unit: int) -> str:
 
 def _rows(count: float) -> str:
     """A row count in three or four figures: 950, 12.3k, 2.1M."""
+    from rich.filesize import pick_unit_and_suffix
+
     unit, suffix = pick_unit_and_suffix(int(count), _ROW_SUFFIXES, 1000)
     return f"{_scaled(count, unit)}{suffix}"
 
