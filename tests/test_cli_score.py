@@ -221,6 +221,7 @@ def test_help_and_version_import_neither_pandas_nor_pyarrow(args: list[str]) -> 
         ["score", str(PREDS), "--format", "json"],
         ["score", str(PREDS), "--format", "markdown", "--by", "segment"],
         ["score", str(SAMPLE / "preds.parquet"), "--format", "json", "--worst", "3"],
+        ["score", str(PREDS), "--format", "json", "--worst", "3", "--keep", "id"],
         ["score", str(PREDS), "--format", "json", "--max-ne", "0.5"],  # a failed gate
         ["rows", str(PREDS)],
         ["schema"],

@@ -161,7 +161,10 @@ class ArrowKept:
         self.column = column
 
     def take(self, indices: IntArray) -> list[Any]:
-        values: list[Any] = self.column.take(pa.array(indices)).to_pylist()
+        # From the buffer, not pa.array(indices), which imports pandas (0.3 s).
+        positions = np.ascontiguousarray(indices, dtype=np.int64)
+        index = pa.Array.from_buffers(pa.int64(), len(positions), [None, pa.py_buffer(positions)])
+        values: list[Any] = self.column.take(index).to_pylist()
         return values
 
 
