@@ -181,3 +181,22 @@ def test_version_says_whether_the_kernel_runs() -> None:
     off = bce_process("--version", env={"BCE_NATIVE": "0"})
     assert on.stdout.decode().splitlines()[1] == "native kernel: on"
     assert off.stdout.decode().splitlines()[1] == "native kernel: off (BCE_NATIVE=0)"
+
+
+def test_a_progress_bar_keeps_the_fast_path_and_counts_its_bytes(tmp_path: Path) -> None:
+    from bcecli.cli.progress import Progress, _Watched
+    from bcecli.io.reader_base import delimited_text
+    from bcecli.io.readers import open_reader
+    from bcecli.io.sources import make_sources
+
+    path = tmp_path / "p.csv"
+    path.write_text("label,prob\n" + "1,0.75\n0,0.25\n" * 1000)
+    reader = open_reader(make_sources([str(path)])[0])
+    progress = Progress([reader], quiet=True)
+    watched = _Watched(reader, 0, progress)
+    text = delimited_text(watched)
+    assert text is not None and text.column_names == ["label", "prob"]
+    blocks = list(text.text_blocks(100))
+    assert b"".join(block for block, _ in blocks).count(b"\n") == 2000
+    assert progress.through == [path.stat().st_size] and progress.read_here
+    reader.close()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 # This module is imported only when a command runs, so pyarrow costs --help nothing. Rich
 # is imported only where a display is drawn (stderr a terminal): a run whose stderr is a
 # file or a pipe, or --quiet, loads none of it.
+from bcecli.io.reader_base import BlockParser, DelimitedText, TextBlock, delimited_text
 from bcecli.io.readers import Chunk, Extent, Reader, measure
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ class Progress:
     def _update(self) -> None:
         """Show the rows and the amount read, and the total once every input is measured
         in one unit and their chunks say how far through they are (under the lock)."""
+        if self.progress is None:  # nothing drawn
+            return
         total: int | None = None
         unit: str | None = None
         extents = self.extents
@@ -122,7 +125,9 @@ class Progress:
             if None not in extents and len(units) == 1:
                 total = sum(extent.size for extent in extents if extent is not None)
                 unit = units.pop()
-        rows = self.rows_read if self.read_here else self.rows_reported
+        # Rows read here and rows scored (reported by the engine) count the same rows; the
+        # CSV fast path's blocks are read here but only counted once scored.
+        rows = max(self.rows_read, self.rows_reported)
         self.progress.update(self.task, completed=self.completed, total=total, unit=unit, rows=rows)
 
     def __exit__(self, *exc: object) -> None:
@@ -171,8 +176,46 @@ class _Watched:
             if close is not None:
                 close()
 
+    def delimited_text(self) -> DelimitedText | None:
+        text = delimited_text(self._reader)
+        return None if text is None else _WatchedText(text, self._index, self._progress)
+
     def close(self) -> None:
         self._reader.close()
+
+
+class _WatchedText:
+    """Delimited text whose raw blocks (the CSV fast path's) tell the display how far
+    through their input they are; their rows are reported once scored."""
+
+    def __init__(self, text: DelimitedText, index: int, progress: Progress) -> None:
+        self._text = text
+        self._index = index
+        self._progress = progress
+
+    @property
+    def source(self) -> Source:
+        return self._text.source
+
+    @property
+    def column_names(self) -> list[str]:
+        return self._text.column_names
+
+    def block_parser(
+        self, columns: Sequence[str], float_columns: Sequence[str], text_columns: Sequence[str]
+    ) -> BlockParser:
+        return self._text.block_parser(columns, float_columns, text_columns)
+
+    def text_blocks(self, chunk_size: int) -> Iterator[TextBlock]:
+        blocks = self._text.text_blocks(chunk_size)
+        try:
+            for block in blocks:
+                self._progress.chunk_read(self._index, 0, block[1])
+                yield block
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
 
 
 def _display() -> Any:
