@@ -10,7 +10,7 @@ the errors and the row numbers are those of the general path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bcecli._native import kernel
@@ -87,7 +87,12 @@ def score_text(
 
     state.open_input(ref)
     blocks = text.text_blocks(settings.chunk_size)
-    scanned = ordered_map(scan, blocks, workers=workers, size=lambda block: len(block[0]))
+    scanned: Iterator[tuple[TextBlock, Any]]
+    if text.source.is_stdin:
+        # Each block scored as its lines arrive: a pool would wait for the next block.
+        scanned = (scan(block) for block in blocks)
+    else:
+        scanned = ordered_map(scan, blocks, workers=workers, size=lambda block: len(block[0]))
     parser = None
     rows_before = 0
     try:
