@@ -348,6 +348,20 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* For tests: `value` added `count` times, so the carries of more than 2^30 adds (a
+ * normalisation) are exercised without an array of that many values. */
+static PyObject *py_exact_sum_repeated(PyObject *self, PyObject *args) {
+    double value;
+    long long count;
+    if (!PyArg_ParseTuple(args, "dL", &value, &count)) return NULL;
+    bce_exact sum;
+    bce_exact_init(&sum);
+    Py_BEGIN_ALLOW_THREADS
+    for (long long i = 0; i < count; i++) bce_exact_add(&sum, value);
+    Py_END_ALLOW_THREADS
+    return bce_exact_to_python(&sum);
+}
+
 /* -- elementary functions and the decimal parser, exposed for tests ------------- */
 
 static PyObject *py_elementary(PyObject *self, PyObject *args) {
@@ -398,6 +412,8 @@ static PyObject *py_parse_double(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"exact_sum", py_exact_sum, METH_O,
      "exact_sum(float64 buffer) -> (units, special): the exact sum, as ExactSum's state."},
+    {"exact_sum_repeated", py_exact_sum_repeated, METH_VARARGS,
+     "exact_sum_repeated(value, count) -> (units, special): value added count times."},
     {"elementary", py_elementary, METH_VARARGS,
      "elementary(name, source, target): target[i] = bce's exp, log or log1p of source[i]."},
     {"parse_double", py_parse_double, METH_O,
