@@ -99,6 +99,11 @@ class LazyReader:
     def delimited_text(self) -> DelimitedText | None:
         return delimited_text(self._open())
 
+    def parquet_reader(self) -> Any:
+        """The Parquet reader underneath, for the kernel's fast path (None otherwise)."""
+        find = getattr(self._open(), "parquet_reader", None)
+        return None if find is None else find()
+
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
