@@ -152,3 +152,18 @@ def test_an_invalid_label_before_the_rule_settles_is_named_alike_however_far_rea
     assert inline.exit_code == fast.exit_code == ahead.exit_code == 2
     assert inline.stderr == fast.stderr == ahead.stderr
     assert "row 1: label = 'a y6n2' is not 0 or 1, nor true or false" in ahead.stderr
+
+
+@pytest.mark.skipif(kernel is None, reason="the C kernel is not built")
+def test_a_later_block_that_does_not_parse_does_not_overtake_an_earlier_invalid_row(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by the test above: the last line, without its line end, is a block of its
+    own; on the general path its parse error (row 2) was raised while the chunk before
+    it, with an invalid row 1, was still on a worker. The first invalid row in order is
+    named now, on both paths, as one worker names it."""
+    path = tmp_path / "late_parse_error.csv"
+    path.write_bytes(HEADER + b"\n\n\n0,2,2\n\n0")
+    fast, slow = both(bce, monkeypatch, "score", path, "--chunk-size", "1")
+    assert (fast.exit_code, fast.stderr) == (slow.exit_code, slow.stderr)
+    assert "row 1: prob = 2.0 is outside [0, 1]" in slow.stderr
