@@ -106,7 +106,7 @@ BODIES = st.one_of(
 )
 @given(
     body=BODIES,
-    weighted=st.booleans(),
+    weight=st.sampled_from([None, None, "w", "w", "prob", "label"]),
     skip=st.booleans(),
     chunk_size=st.sampled_from([1, 2, 5, 100, 100_000]),
 )
@@ -115,15 +115,16 @@ def test_arbitrary_bytes_give_the_same_outcome_on_both_paths(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     body: bytes,
-    weighted: bool,
+    weight: str | None,
     skip: bool,
     chunk_size: int,
 ) -> None:
+    """-w w mostly; -w prob and -w label put one field in two roles."""
     path = tmp_path / "fuzzed.csv"
     path.write_bytes(HEADER + body)
     args: list[Any] = ["score", path, "--format", "json", "--chunk-size", chunk_size]
-    if weighted:
-        args += ["-w", "w"]
+    if weight is not None:
+        args += ["-w", weight]
     if skip:
         args += ["--on-invalid", "skip"]
     fast, slow = both(bce, monkeypatch, *args)
@@ -167,3 +168,37 @@ def test_a_later_block_that_does_not_parse_does_not_overtake_an_earlier_invalid_
     fast, slow = both(bce, monkeypatch, "score", path, "--chunk-size", "1")
     assert (fast.exit_code, fast.stderr) == (slow.exit_code, slow.stderr)
     assert "row 1: prob = 2.0 is outside [0, 1]" in slow.stderr
+
+
+@pytest.mark.skipif(kernel is None, reason="the C kernel is not built")
+@pytest.mark.parametrize(
+    ("body", "options"),
+    [
+        (b"1,0.5,1\n0,0.25,2\n", ("-p", "prob", "-w", "prob")),
+        (b"1,0.5,1\n0,0.25,2\n", ("-w", "label")),
+        (b"0.5,0.5,1\n0,0.25,2\n", ("-w", "label")),
+        (b"1,0.5,1\n0,2,2\n", ("-p", "prob", "-w", "prob")),
+    ],
+    ids=["weight-is-prediction", "weight-is-label", "weight-is-invalid-label", "weight-2"],
+)
+def test_a_column_in_two_roles_scores_alike_on_both_paths(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, body: bytes, options: tuple[str, ...]
+) -> None:
+    """Found by tools/fuzz_scan.c: the scanner gave each field one role, so with -w prob
+    the prediction's role hid the weight's (every weight 1) and with -w label the
+    weight's hid the label's (a label 0.5 scored, unchecked). Each role reads it now."""
+    path = tmp_path / "two_roles.csv"
+    path.write_bytes(HEADER + body)
+    fast, slow = both(bce, monkeypatch, "score", path, "--format", "json", *options)
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+@pytest.mark.skipif(kernel is None, reason="the C kernel is not built")
+def test_the_kernel_reads_one_field_as_weight_and_prediction() -> None:
+    assert kernel is not None
+    block = b"1,0.5,1\n0,0.25,2\n"
+    weighted = kernel.scan_csv(block, ord(","), 3, 0, [1], 1, False, 1e-15)
+    assert weighted is not None and weighted[0] == 2
+    by_prob = kernel.scan_csv(b"1,0.5,0.5\n0,0.25,0.25\n", ord(","), 3, 0, [1], 2, False, 1e-15)
+    assert weighted[1] == by_prob[1]  # the same sums as a weight column holding the probs
+    assert kernel.scan_csv(b"0.5,0.5,1\n", ord(","), 3, 0, [1], 0, False, 1e-15) is None

@@ -3,7 +3,7 @@
  *
  * The first CONFIG_BYTES bytes of an input choose a config: the delimiter (one of
  * , ; TAB |), the fields per line (1..8), the label, weight (or none) and 1-3 prediction
- * field indices, logits or probabilities. The rest is the block, handed over in a
+ * field indices (distinct, or one input in four overlapping), logits or probabilities. The rest is the block, handed over in a
  * buffer of exactly its length so AddressSanitizer catches any read past it.
  *
  * The reference is written here, plainly: lines split on '\n', a trailing '\r' dropped,
@@ -165,29 +165,40 @@ static int same_sums(bce_sums *a, bce_sums *b) {
     return 1;
 }
 
-/* Distinct field indices for label, weight and predictions, as the CLI gives them (a
- * column is used once). Returns 0 when the config bytes cannot make one. */
-static int make_config(const uint8_t *c, bce_scan_config *config) {
+/* Field indices for label, weight and predictions: distinct (a permutation of the
+ * fields) or, one input in four, any (one field may be the weight and a prediction,
+ * -w prob, or the weight and the label, -w label; predictions may repeat). */
+static void make_config(const uint8_t *c, bce_scan_config *config) {
     static const char delimiters[4] = {',', ';', '\t', '|'};
     memset(config, 0, sizeof *config);
     config->delimiter = delimiters[c[0] & 3];
     config->logit = (c[0] >> 2) & 1;
     int weighted = (c[0] >> 3) & 1;
     config->eps = (c[0] >> 4) & 1 ? 1e-15 : 0.01;
+    int overlapping = (c[0] >> 5) == 0;
     config->n_fields = 1 + c[1] % MAX_FIELDS;
     config->n_models = 1 + c[2] % 3;
-    int needed = 1 + config->n_models + weighted;
-    if (needed > config->n_fields) {
-        config->n_fields = needed;
+    uint32_t bits = (uint32_t)c[3] | (uint32_t)c[4] << 8 | (uint32_t)c[5] << 16;
+    if (overlapping) {
+        uint32_t n = (uint32_t)config->n_fields;
+        config->label = (int)(bits % n);
+        bits /= n;
+        for (int m = 0; m < config->n_models; m++) {
+            config->predictions[m] = (int)(bits % n);
+            bits /= n;
+        }
+        config->weight = weighted ? (int)(bits % n) : -1;
+        return;
     }
+    int needed = 1 + config->n_models + weighted;
+    if (needed > config->n_fields) config->n_fields = needed;
     /* A permutation of the fields, from the bytes: the first ones are the roles'. */
     int order[MAX_FIELDS];
     for (int i = 0; i < config->n_fields; i++) order[i] = i;
-    uint32_t seed = (uint32_t)c[3] | (uint32_t)c[4] << 8 | (uint32_t)c[5] << 16;
     for (int i = config->n_fields - 1; i > 0; i--) {
-        int j = (int)(seed % (uint32_t)(i + 1));
-        seed /= (uint32_t)(i + 1);
-        seed = seed * 2654435761u + 1u;
+        int j = (int)(bits % (uint32_t)(i + 1));
+        bits /= (uint32_t)(i + 1);
+        bits = bits * 2654435761u + 1u;
         int t = order[i];
         order[i] = order[j];
         order[j] = t;
@@ -195,7 +206,6 @@ static int make_config(const uint8_t *c, bce_scan_config *config) {
     config->label = order[0];
     for (int m = 0; m < config->n_models; m++) config->predictions[m] = order[1 + m];
     config->weight = weighted ? order[1 + config->n_models] : -1;
-    return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -206,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (size < CONFIG_BYTES) return 0;
     bce_scan_config config;
-    if (!make_config(data, &config)) return 0;
+    make_config(data, &config);
     size_t length = size - CONFIG_BYTES;
     char *block = malloc(length ? length : 1);
     if (!block) return 0;
