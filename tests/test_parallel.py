@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -60,3 +61,24 @@ def test_parquet_row_groups_ahead_equal_one_stream(
     pq.write_table(table, path, row_group_size=7_000)
     serial = _document(path, 1, monkeypatch)
     assert _document(path, 2, monkeypatch) == serial
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_an_error_from_the_items_comes_in_its_place_after_the_results_before_it(
+    workers: int,
+) -> None:
+    """ordered_map takes items ahead while the caller works; an item that fails to come
+    (a later block that does not parse) is raised where it stands, after the results of
+    the items before it, as the inline map on one worker raises it."""
+    from bcecli.io.parallel import ordered_map
+
+    def items() -> Any:
+        yield 1
+        yield 2
+        raise ValueError("the third item")
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="the third item"):
+        for result in ordered_map(lambda x: x * 10, items(), workers=workers):
+            got.append(result)
+    assert got == [10, 20]

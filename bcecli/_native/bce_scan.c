@@ -6,10 +6,6 @@
 #include "bce_decimal.h"
 #include "bce_loss.h"
 
-/* What a field of the line is to the scan: not needed, the label, the weight, or the
- * prediction column ROLE_PREDICTION + m. */
-enum { ROLE_NONE = 0, ROLE_LABEL = 1, ROLE_WEIGHT = 2, ROLE_PREDICTION = 3 };
-
 static int is_finite(double x) {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -27,20 +23,19 @@ static int parse_label(const char *text, size_t length) {
 int bce_scan_block(const bce_scan_config *config, const char *text, size_t length, bce_sums *acc,
                    int64_t *rows) {
     int n_fields = config->n_fields;
-    /* Roles for the first fields; every field past the last needed one is ROLE_NONE. */
+    /* The fields up to the last needed one are located first, then parsed by index: one
+     * field may be more than one thing (-w prob weights by the prediction, -w label by
+     * the label), and each is then read as each of them, as the general path reads it. */
     int last_needed = config->label;
     if (config->weight > last_needed) last_needed = config->weight;
+    if (config->n_models < 1 || config->n_models > BCE_SCAN_MAX_MODELS) return 0;
     for (int m = 0; m < config->n_models; m++)
         if (config->predictions[m] > last_needed) last_needed = config->predictions[m];
-    if (last_needed >= n_fields || config->n_models < 1 || config->n_models > BCE_SCAN_MAX_MODELS)
-        return 0;
-    unsigned char roles[256 + BCE_SCAN_MAX_MODELS];
-    if (last_needed >= (int)sizeof roles) return 0;
-    memset(roles, ROLE_NONE, (size_t)last_needed + 1);
-    roles[config->label] = ROLE_LABEL;
-    if (config->weight >= 0) roles[config->weight] = ROLE_WEIGHT;
-    for (int m = 0; m < config->n_models; m++)
-        roles[config->predictions[m]] = (unsigned char)(ROLE_PREDICTION + m);
+    if (last_needed >= n_fields) return 0;
+    enum { MAX_LOCATED = 256 + BCE_SCAN_MAX_MODELS };
+    if (last_needed >= MAX_LOCATED) return 0;
+    const char *starts[MAX_LOCATED];
+    size_t lengths[MAX_LOCATED];
 
     const char delimiter = config->delimiter;
     const double eps = config->eps;
@@ -63,35 +58,37 @@ int bce_scan_block(const bce_scan_config *config, const char *text, size_t lengt
         }
         if (line_length == 0) continue; /* an empty line: skipped, not a row */
 
-        int label = -1;
-        double weight = 1.0;
-        double values[BCE_SCAN_MAX_MODELS];
         const char *cursor = line, *end = line + line_length;
         int field = 0;
         for (;; field++) {
             const char *stop = memchr(cursor, delimiter, (size_t)(end - cursor));
             if (stop == NULL) stop = end;
             if (field <= last_needed) {
-                size_t value_length = (size_t)(stop - cursor);
-                int role = roles[field];
-                if (role == ROLE_LABEL) {
-                    label = parse_label(cursor, value_length);
-                    if (label < 0) return 0;
-                } else if (role == ROLE_WEIGHT) {
-                    if (!bce_parse_double(cursor, value_length, &weight)) return 0;
-                    if (!is_finite(weight) || weight < 0.0) return 0;
-                } else if (role >= ROLE_PREDICTION) {
-                    double x;
-                    if (!bce_parse_double(cursor, value_length, &x)) return 0;
-                    if (logit ? !is_finite(x) : !(x >= 0.0 && x <= 1.0)) return 0;
-                    values[role - ROLE_PREDICTION] = x;
-                }
+                starts[field] = cursor;
+                lengths[field] = (size_t)(stop - cursor);
             }
             if (stop == end) break;
             if (field + 1 >= n_fields) return 0; /* more fields than the header */
             cursor = stop + 1;
         }
         if (field + 1 != n_fields) return 0;
+
+        int label = parse_label(starts[config->label], lengths[config->label]);
+        if (label < 0) return 0;
+        double weight = 1.0;
+        if (config->weight >= 0) {
+            if (!bce_parse_double(starts[config->weight], lengths[config->weight], &weight))
+                return 0;
+            if (!is_finite(weight) || weight < 0.0) return 0;
+        }
+        double values[BCE_SCAN_MAX_MODELS];
+        for (int m = 0; m < config->n_models; m++) {
+            int f = config->predictions[m];
+            double x;
+            if (!bce_parse_double(starts[f], lengths[f], &x)) return 0;
+            if (logit ? !is_finite(x) : !(x >= 0.0 && x <= 1.0)) return 0;
+            values[m] = x;
+        }
 
         double p[BCE_SCAN_MAX_MODELS], loss[BCE_SCAN_MAX_MODELS];
         uint8_t clipped[BCE_SCAN_MAX_MODELS];

@@ -112,6 +112,11 @@ class LabelMapper:
     def settled(self) -> bool:
         return (self.kind if self.pos_label is None else self.negative) is not None
 
+    @property
+    def rule(self) -> LabelRule:
+        """The rule as it stands, for ``convert(column, rule)``."""
+        return self.kind, self.negative
+
     def numbers_seen(self) -> None:
         """Rows with the labels 0 and 1 were scored elsewhere (the C kernel's fast path):
         the rule is 0/1 if nothing settled it before them, as ``learn()`` would find."""
@@ -154,13 +159,15 @@ class LabelMapper:
             self.kind = NUMBERS if numbers is not None and numbers[first] else BOOLEANS
 
     def convert(
-        self, column: pa.Array | pa.ChunkedArray
+        self, column: pa.Array | pa.ChunkedArray, rule: LabelRule | None = None
     ) -> tuple[BoolArray, Codes | None, LabelRule]:
-        """(y, problem codes, the rule applied): a label outside the rule is NOT_A_CLASS."""
+        """(y, problem codes, the rule applied): a label outside the rule is NOT_A_CLASS.
+        The rule is ``rule`` when given (as ``self.rule`` stood earlier), the current one
+        otherwise."""
         array = _label_array(column, self.pos_label)
         missing = null_mask(array)
         # Read once: learn() may settle the rule on another thread meanwhile.
-        kind, negative = self.kind, self.negative
+        kind, negative = self.rule if rule is None else rule
         if self.pos_label is not None:
             y, bad = self._with_pos_label(array, negative)
         else:

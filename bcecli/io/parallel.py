@@ -51,6 +51,10 @@ def ordered_map(
     limit = ahead if ahead is not None else workers + 1
     pending: deque[tuple[Future[R], int]] = deque()
     beyond = 0  # bytes of the items in flight behind pending[0]
+    # An error from ``items`` while taking one ahead: raised in its place, after the
+    # results of the items before it, as the inline map would (a later block's parse
+    # error must not overtake an earlier chunk's invalid row).
+    failure: Exception | None = None
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bce-parse")
     try:
         source = iter(items)
@@ -66,12 +70,21 @@ def ordered_map(
                 except StopIteration:
                     exhausted = True
                     break
+                except Exception as error:
+                    failure = error
+                    exhausted = True
+                    break
                 cost = size(item) if size is not None else 0
                 pending.append((executor.submit(function, item), cost))
                 del item  # the future's alone: it goes once the work is done
                 if len(pending) > 1:
                     beyond += cost
             if not pending:
+                if failure is not None:
+                    try:
+                        raise failure
+                    finally:
+                        failure = None  # no cycle through this frame
                 return
             head = pending.popleft()[0]
             if pending:

@@ -8,6 +8,7 @@ arrays only.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,16 +57,26 @@ class ChunkValidator:
         self.columns = columns
         self.settings = settings
         self.labels = LabelMapper(settings.pos_label)
+        # id(chunk) -> the rule as it stood when in_row_order handed the chunk on, for
+        # the chunks handed on before it settled (an entry goes with its chunk).
+        self._rules: dict[int, LabelRule] = {}
 
     def in_row_order(self, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
         """The chunks, the label rule learnt from each in turn until it settles.
 
         Wrap the chunks where they are still in row order, before a thread pool
-        validates them: the rule then never depends on which thread runs first.
+        validates them: the rule then never depends on which thread runs first. A
+        chunk handed on before the rule settled is converted by the rule as it stood
+        then, not as a later chunk learnt meanwhile may have settled it: its invalid
+        labels are named alike however far reading has run ahead.
         """
         for chunk in chunks:
             if not self.labels.settled:
                 self.labels.learn(chunk.table.column(self.columns.label))
+                if not self.labels.settled:
+                    key = id(chunk)
+                    self._rules[key] = self.labels.rule
+                    weakref.finalize(chunk, self._rules.pop, key, None)
             yield chunk
 
     def validate(self, chunk: Chunk) -> ValidRows:
@@ -76,7 +87,9 @@ class ChunkValidator:
             # in_row_order this finds nothing new: a chunk that settles the rule was
             # learnt from before it was handed on.
             self.labels.learn(table.column(cols.label))
-        y, label_codes, rule = self.labels.convert(table.column(cols.label))
+        y, label_codes, rule = self.labels.convert(
+            table.column(cols.label), self._rules.get(id(chunk))
+        )
         checks: list[tuple[str, Codes | None]] = [(cols.label, label_codes)]
         predictions = []
         check = check_logit if cols.logit else check_prob
