@@ -29,6 +29,7 @@ KERNEL_TESTS = (
     "tests/test_native_kernel.py",
     "tests/test_elementary.py",
     "tests/test_decimal_parse.py",
+    "tests/test_scan_fuzz.py",
 )
 # The core's tests, run once more with BCE_NATIVE=0: the pure-Python path alone.
 CORE_TESTS = (
