@@ -317,3 +317,44 @@ def test_smoke_computes_the_log_loss_on_its_own(tmp_path: Path) -> None:
     assert rows == 3
     assert mean == pytest.approx(score(csv).log_loss, rel=1e-12)
     assert mean == pytest.approx((2 * 0.2231435513142097 + 36.04365338911715) / 3, rel=1e-12)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="CC names the compiler on POSIX builds")
+def test_without_a_compiler_the_sdist_installs_and_runs_on_pure_python(
+    dists: Dists, tmp_path: Path
+) -> None:
+    # The C kernel is optional: where it cannot be compiled the install still succeeds,
+    # and bce says so and gives the same numbers on its pure-Python path.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.pop("BCE_STRICT_BUILD", None)
+    env["CC"] = "false"  # a compiler that fails on every file
+    python = venv / "bin" / "python"
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(dists.sdist)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    bce = venv / "bin" / "bce"
+    version = subprocess.run(
+        [str(bce), "--version"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    lines = version.stdout.splitlines()
+    assert lines[0] == f"bce, version {__version__}"
+    assert lines[1].startswith("native kernel: off (not built"), lines
+    scored = subprocess.run(
+        [str(bce), "score", str(ROOT / "sample_data" / "preds.csv"), "--format", "json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["metrics"]["log_loss"] == 0.4716502051996439
