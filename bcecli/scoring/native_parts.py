@@ -24,9 +24,7 @@ MAX_BINS = 1024
 MAX_WORST = 65536
 
 
-def add_scanned(
-    state: ScoreState, ref: InputRef, path: str, rows_before: int, result: Any
-) -> int:
+def add_scanned(state: ScoreState, ref: InputRef, path: str, rows_before: int, result: Any) -> int:
     """Add a block's scan (``kernel.scan_csv``'s result) to ``state``; its rows."""
     rows, raw_groups, keys, bins, worst = result
     if not rows:
