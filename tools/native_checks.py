@@ -104,12 +104,14 @@ def sanitize() -> int:
             "import bcecli._native as n, sys; "
             f"sys.exit(n.kernel is None or not n.kernel.__file__.startswith({folder!r}))"
         )
-        if subprocess.call([sys.executable, "-c", check], env=env, cwd=ROOT):
+        # Run from the copy: `-c` and `-m` put the working folder first on sys.path, so
+        # from the checkout its own bcecli (and kernel) would shadow the copy.
+        if subprocess.call([sys.executable, "-c", check], env=env, cwd=target):
             print("the sanitized kernel did not load", file=sys.stderr)
             return 1
         return subprocess.call(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests],
-            cwd=ROOT,
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={ROOT}", *tests],
+            cwd=target,
             env=env,
         )
 
