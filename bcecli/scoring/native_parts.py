@@ -9,6 +9,7 @@ so the state is the one the general path builds from the same rows.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bcecli.core.accumulate import GroupSums, sums_from_kernel
@@ -55,7 +56,8 @@ def add_scanned(state: ScoreState, ref: InputRef, path: str, rows_before: int, r
         )
     kept = state.worst
     if worst is not None and kept is not None:
-        floor = kept.floor()
+        # WorstRows.floor() without numpy: the smallest loss that can still enter.
+        floor = kept.rows[-1].log_loss if len(kept.rows) >= kept.k else -math.inf
         candidates = []
         for loss, offset, label, prob_value in worst:
             if loss < floor:
