@@ -8,6 +8,7 @@ Both paths run in this process: ``pure`` switches the kernel off where it is loo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,37 @@ def test_a_progress_bar_keeps_the_fast_path_and_counts_its_bytes(tmp_path: Path)
     assert b"".join(block for block, _ in blocks).count(b"\n") == 2000
     assert progress.through == [path.stat().st_size] and progress.read_here
     reader.close()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--format", "json"),
+        ("--format", "markdown", "-w", "weight", "-p", "prob", "-p", "model_b"),
+        ("--format", "json", "--max-loss", "0.1"),  # a failed gate: exit 1
+    ],
+    ids=" ".join,
+)
+def test_plain_csv_on_the_kernel_imports_neither_numpy_nor_pyarrow(
+    options: tuple[str, ...],
+) -> None:
+    # Together about 0.1 s of start-up: most of a small file's run.
+    from test_cli_score import modules_loaded_by
+
+    status = 1 if "--max-loss" in options else 0
+    args = ["score", str(SAMPLE_CSV), *options]
+    assert modules_loaded_by(args, ("numpy", "pyarrow", "pandas"), status=status) == []
+
+
+def test_without_the_kernel_the_same_run_loads_numpy_and_pyarrow() -> None:
+    # The check above can fail: the pure-Python path needs both.
+    done = bce_process(
+        "score",
+        SAMPLE_CSV,
+        "--format",
+        "json",
+        env={"BCE_NATIVE": "0", "PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert done.returncode == 0
+    imported = done.stderr.decode()
+    assert re.search(r"\|\s+numpy$", imported, re.M) and "pyarrow.lib" in imported

@@ -230,12 +230,12 @@ def test_dev_checks_are_make_tests() -> None:
         ("-m", "pytest"),
         ("tools/native_checks.py", "pure"),
     ]
-    assert [check[:2] for check in dev.POSIX_CHECKS] == [
+    assert [check[:2] for check in dev.LINUX_CHECKS] == [
         ("tools/native_checks.py", "strict"),
         ("tools/native_checks.py", "sanitize"),
     ]
     assert all(
-        (ROOT / check[0]).is_file() for check in dev.CHECKS + dev.POSIX_CHECKS if check[0] != "-m"
+        (ROOT / check[0]).is_file() for check in dev.CHECKS + dev.LINUX_CHECKS if check[0] != "-m"
     )
     assert all((ROOT / path).is_dir() for path in dev.LINTED)
     assert dev.main(["nonsense"]) == 2

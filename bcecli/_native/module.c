@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bce_arrow.h"
 #include "bce_decimal.h"
 #include "bce_exact.h"
 #include "bce_loss.h"
@@ -520,6 +521,97 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* For tests: `value` added `count` times, so the carries of more than 2^30 adds (a
+ * normalisation) are exercised without an array of that many values. */
+static PyObject *py_exact_sum_repeated(PyObject *self, PyObject *args) {
+    double value;
+    long long count;
+    if (!PyArg_ParseTuple(args, "dL", &value, &count)) return NULL;
+    bce_exact sum;
+    bce_exact_init(&sum);
+    Py_BEGIN_ALLOW_THREADS
+    for (long long i = 0; i < count; i++) bce_exact_add(&sum, value);
+    Py_END_ALLOW_THREADS
+    return bce_exact_to_python(&sum);
+}
+
+/* -- the Parquet fast path: Arrow columns scored in place --------------------------- */
+
+/* (type code, buffer, offset): one Arrow column's value buffer, held in `view`, with
+ * `rows` values from `offset` on. 0 on success; -1 with an exception set. */
+static int arrow_column(PyObject *spec, Py_ssize_t rows, bce_arrow_column *column,
+                        Py_buffer *view, int *held) {
+    const char *code;
+    Py_ssize_t code_length, offset;
+    PyObject *buffer;
+    if (!PyArg_ParseTuple(spec, "s#On", &code, &code_length, &buffer, &offset)) return -1;
+    int size = code_length == 1 ? bce_arrow_item_size(code[0]) : 0;
+    if (size == 0) {
+        PyErr_Format(PyExc_ValueError, "arrow_sums: no type code %s", code);
+        return -1;
+    }
+    if (PyObject_GetBuffer(buffer, view, PyBUF_SIMPLE) < 0) return -1;
+    (*held)++;
+    if (offset < 0 || (view->len / size) - offset < rows) {
+        PyErr_SetString(PyExc_ValueError, "arrow_sums: a buffer is shorter than its rows");
+        return -1;
+    }
+    column->type = code[0];
+    column->values = (const char *)view->buf + offset * size;
+    return 0;
+}
+
+static PyObject *py_arrow_sums(PyObject *self, PyObject *args) {
+    PyObject *label_spec, *predictions, *weight_spec;
+    Py_ssize_t rows;
+    int logit;
+    double eps;
+    if (!PyArg_ParseTuple(args, "OOOnpd", &label_spec, &predictions, &weight_spec, &rows, &logit,
+                          &eps))
+        return NULL;
+    PyObject *specs = PySequence_Fast(predictions, "predictions must be a sequence");
+    if (specs == NULL) return NULL;
+    Py_ssize_t n_models = PySequence_Fast_GET_SIZE(specs);
+    Py_buffer views[BCE_ARROW_MAX_MODELS + 2];
+    int held = 0;
+    PyObject *result = NULL;
+    bce_arrow_column label, weight, columns[BCE_ARROW_MAX_MODELS];
+    if (n_models < 1 || n_models > BCE_ARROW_MAX_MODELS || rows < 0) {
+        PyErr_SetString(PyExc_ValueError, "arrow_sums: bad number of prediction columns or rows");
+        goto done;
+    }
+    if (arrow_column(label_spec, rows, &label, &views[held], &held) < 0) goto done;
+    for (Py_ssize_t m = 0; m < n_models; m++)
+        if (arrow_column(PySequence_Fast_GET_ITEM(specs, m), rows, &columns[m], &views[held],
+                         &held) < 0)
+            goto done;
+    int weighted = weight_spec != Py_None;
+    if (weighted && arrow_column(weight_spec, rows, &weight, &views[held], &held) < 0) goto done;
+    bce_sums acc;
+    if (bce_sums_init(&acc, 1, (int)n_models, weighted) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int scored;
+    Py_BEGIN_ALLOW_THREADS
+    scored = bce_arrow_score(&label, columns, (int)n_models, weighted ? &weight : NULL,
+                             (int64_t)rows, logit, eps, &acc);
+    Py_END_ALLOW_THREADS
+    if (scored < 0) {
+        PyErr_NoMemory();
+    } else if (scored == 0) {
+        result = Py_None;
+        Py_INCREF(result);
+    } else {
+        result = bce_sums_to_python(&acc);
+    }
+    bce_sums_free(&acc);
+done:
+    for (int i = 0; i < held; i++) PyBuffer_Release(&views[i]);
+    Py_DECREF(specs);
+    return result;
+}
+
 /* -- elementary functions and the decimal parser, exposed for tests ------------- */
 
 static PyObject *py_elementary(PyObject *self, PyObject *args) {
@@ -570,6 +662,8 @@ static PyObject *py_parse_double(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"exact_sum", py_exact_sum, METH_O,
      "exact_sum(float64 buffer) -> (units, special): the exact sum, as ExactSum's state."},
+    {"exact_sum_repeated", py_exact_sum_repeated, METH_VARARGS,
+     "exact_sum_repeated(value, count) -> (units, special): value added count times."},
     {"elementary", py_elementary, METH_VARARGS,
      "elementary(name, source, target): target[i] = bce's exp, log or log1p of source[i]."},
     {"parse_double", py_parse_double, METH_O,
@@ -583,12 +677,16 @@ static PyMethodDef methods[] = {
      "         by=(), bins=0, worst=0)\n"
      "-> (rows, [group], keys, bins, worst) | None: a block of CSV lines scored in one\n"
      "pass, or None where a line needs the general parser."},
+    {"arrow_sums", py_arrow_sums, METH_VARARGS,
+     "arrow_sums(label, predictions, weight, rows, logit, eps) -> [group] | None: Arrow\n"
+     "columns, each (type code, values buffer, offset), scored in place under the 0/1 rule,\n"
+     "or None where a row needs the general path (weight None: unweighted)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "bcecli._native._kernel",
-    "bce's C kernel: exact sums, its own elementary functions, the CSV scanner.", -1, methods,
+    "bce's C kernel: exact sums, its own elementary functions, the CSV and Arrow fast paths.", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 

@@ -8,14 +8,11 @@ like the order of rows, never shows in the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from bcecli._native import kernel
 from bcecli.core.exact import ExactSum
-from bcecli.core.exactsum import grouped_exact_sums
+from bcecli.core.lazy import lazy
 from bcecli.core.loss import (
     DEFAULT_EPS,
     clipped_mask,
@@ -26,9 +23,18 @@ from bcecli.core.loss import (
 from bcecli.core.metrics import DIFF_TERMS, MODEL_TERMS
 from bcecli.core.terms import RowTerms
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.intp]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from bcecli.core import exactsum
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+    IntArray = npt.NDArray[np.intp]
+else:
+    np = lazy("numpy")
+    exactsum = lazy("bcecli.core.exactsum")
 
 
 SUM_NAMES = (*MODEL_TERMS, *DIFF_TERMS)
@@ -216,7 +222,7 @@ def _chunk_sums(chunk: ChunkLosses, group_ids: IntArray | None, n_groups: int) -
     groups = [GroupSums(n_models=n_models) for _ in range(n_groups)]
 
     def sums(values: FloatArray) -> list[ExactSum]:
-        return grouped_exact_sums(values, group_ids, n_groups)
+        return exactsum.grouped_exact_sums(values, group_ids, n_groups)
 
     def counts(mask: BoolArray | None) -> list[int]:
         if group_ids is None:

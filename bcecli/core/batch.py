@@ -13,17 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from bcecli.core.accumulate import ChunkLosses, GroupSums, chunk_sums
 from bcecli.core.cached import cached
+from bcecli.core.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    BoolArray = npt.NDArray[np.bool_]
+    IntArray = npt.NDArray[np.intp]
+else:
+    np = lazy("numpy")
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; annotations only, so 3.10 runs without it
 
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.intp]
 GroupKey = tuple[Any, ...]
 
 

@@ -5,19 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import numpy.typing as npt
-
 from bcecli.core.batch import Batch, StateConfig
 from bcecli.core.entries import CalibrationBin
 from bcecli.core.exact import ExactSum, ratio
-from bcecli.core.exactsum import grouped_exact_sums
+from bcecli.core.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from bcecli.core import exactsum
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+else:
+    np = lazy("numpy")
+    exactsum = lazy("bcecli.core.exactsum")
+
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; annotations only, so 3.10 runs without it
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -62,7 +69,7 @@ class CalibrationSums:
             (self.prob, p if w is None else w * p),
             (self.positives, np.where(y, weights, 0.0)),
         ):
-            for total, part in zip(sums, grouped_exact_sums(values, ids, self.bins)):
+            for total, part in zip(sums, exactsum.grouped_exact_sums(values, ids, self.bins)):
                 total.add(part)
         for index, count in enumerate(counts.tolist()):
             self.rows[index] += count

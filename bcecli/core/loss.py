@@ -9,15 +9,23 @@ kernel's (``bcecli/_native/bce_loss.h``), so both paths give the same bits every
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
-from bcecli.core import elementary
+from bcecli.core.lazy import lazy
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-DEFAULT_EPS: float = float(np.finfo(np.float64).eps)
+    from bcecli.core import elementary
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+else:
+    np = lazy("numpy")
+    elementary = lazy("bcecli.core.elementary")
+
+DEFAULT_EPS: float = 2.0**-52  # float64's machine epsilon, numpy.finfo(float64).eps
 
 
 def loss_from_prob(y: BoolArray, p: FloatArray, eps: float = DEFAULT_EPS) -> FloatArray:

@@ -3,12 +3,18 @@ made of, computed once per chunk and prediction column."""
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from bcecli.core.cached import cached
+from bcecli.core.lazy import lazy
 
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+else:
+    np = lazy("numpy")
 
 
 class RowTerms:

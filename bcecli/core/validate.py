@@ -7,13 +7,19 @@ row is fine, so the common case costs one vectorised pass and no allocation.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+from bcecli.core.lazy import lazy
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-Codes = npt.NDArray[np.int8]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+    Codes = npt.NDArray[np.int8]
+else:
+    np = lazy("numpy")
 
 
 class Problem(IntEnum):

@@ -5,17 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import numpy.typing as npt
-
 from bcecli.core.batch import Batch, StateConfig
 from bcecli.core.entries import WorstEntry
+from bcecli.core.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.intp]
+else:
+    np = lazy("numpy")
+
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; annotations only, so 3.10 runs without it
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(order=True)

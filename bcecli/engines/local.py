@@ -10,6 +10,7 @@ from bcecli.io.columns import Columns
 from bcecli.io.readers import Reader
 from bcecli.scoring.batches import ChunkValidator
 from bcecli.scoring.inputs import ScoreResult, each_input, finish, read_chunks, scoring_workers
+from bcecli.scoring.native_arrow import fast_parquet, score_parquet
 from bcecli.scoring.native_csv import fast_text, score_text
 from bcecli.scoring.passes import score_chunks
 from bcecli.scoring.settings import Settings
@@ -40,6 +41,18 @@ def score_readers(
             if text is not None:
                 score_text(
                     text,
+                    opened,
+                    state,
+                    validator=validator,
+                    settings=settings,
+                    workers=workers,
+                    on_progress=on_progress,
+                )
+                continue
+            parquet = fast_parquet(opened, settings)
+            if parquet is not None:
+                score_parquet(
+                    parquet,
                     opened,
                     state,
                     validator=validator,

@@ -5,32 +5,44 @@ Values under a null are whatever the buffer holds; callers mask nulls themselves
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
+from bcecli.core.lazy import lazy
 
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
 
-_NUMPY_TYPES = {
-    pa.int8(): np.int8,
-    pa.int16(): np.int16,
-    pa.int32(): np.int32,
-    pa.int64(): np.int64,
-    pa.uint8(): np.uint8,
-    pa.uint16(): np.uint16,
-    pa.uint32(): np.uint32,
-    pa.uint64(): np.uint64,
-    pa.float16(): np.float16,
-    pa.float32(): np.float32,
-    pa.float64(): np.float64,
-}
+    BoolArray = npt.NDArray[np.bool_]
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+
+
+@functools.cache
+def _numpy_types() -> dict[pa.DataType, Any]:
+    """Arrow's primitive numeric types and their numpy dtypes (built on first use, so
+    importing this module loads neither library)."""
+    return {
+        pa.int8(): np.int8,
+        pa.int16(): np.int16,
+        pa.int32(): np.int32,
+        pa.int64(): np.int64,
+        pa.uint8(): np.uint8,
+        pa.uint16(): np.uint16,
+        pa.uint32(): np.uint32,
+        pa.uint64(): np.uint64,
+        pa.float16(): np.float16,
+        pa.float32(): np.float32,
+        pa.float64(): np.float64,
+    }
 
 
 def numeric_values(array: pa.Array) -> npt.NDArray[Any]:
     """The value buffer of a primitive numeric array as a (read-only) numpy view."""
-    dtype = np.dtype(_NUMPY_TYPES[array.type])
+    dtype = np.dtype(_numpy_types()[array.type])
     buffer = array.buffers()[1]
     if buffer is None:
         return np.zeros(len(array), dtype)
@@ -40,7 +52,7 @@ def numeric_values(array: pa.Array) -> npt.NDArray[Any]:
 
 
 def is_numeric(kind: pa.DataType) -> bool:
-    return kind in _NUMPY_TYPES
+    return kind in _numpy_types()
 
 
 def bool_values(array: pa.Array) -> BoolArray:

@@ -9,18 +9,26 @@ Ctrl-C that lands during that import, so bce would carry on instead of exiting 1
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
-
-from bcecli.core.validate import Codes, Problem
+from bcecli.core.lazy import lazy
+from bcecli.core.validate import Problem
 from bcecli.io.arrays import bool_values, is_numeric, null_mask, numeric_values
 from bcecli.io.compute import pc
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    from bcecli.core.validate import Codes
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+
 
 _NUMBER = r"(?i)^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)\s*$"
 

@@ -16,11 +16,9 @@ import re
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-
+from bcecli.core.lazy import lazy
 from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.compute import pc
@@ -28,6 +26,14 @@ from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.reader_base import Chunk, Extent, TextBlock, column_keys, reason, slice_rows
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+else:
+    pa = lazy("pyarrow")
+    pacsv = lazy("pyarrow.csv")
+
 
 # A block's bytes: the chunk size times the rows' length, as the first read shows it,
 # within these bounds. The default chunk size of short rows makes about 4 MiB; under

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -49,6 +50,19 @@ NULL_FOLDER = "__HIVE_DEFAULT_PARTITION__"
 # What reading a damaged file can raise: pyarrow's own errors, I/O errors, and names or
 # text in the file that are not UTF-8 (pyarrow decodes them to Python strings).
 _READ_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError)
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    """One row group of one file, to be read on its own (the kernel's fast path)."""
+
+    path: str
+    partition: dict[str, str | None]
+    file_columns: list[str]  # the wanted columns the file stores, each name once
+    group: int
+    first_row: int  # its first row's number in the file (1-based)
+    rows: int
+    through: int  # rows of the whole source up to the end of this row group
 
 
 class ParquetReader:
@@ -196,13 +210,20 @@ class ParquetReader:
         return looks_like_text(head)
 
     def _row_group_tables(
-        self, path: str, columns: list[str], group: int, batch_rows: int
+        self,
+        path: str,
+        columns: list[str],
+        group: int,
+        batch_rows: int,
+        *,
+        use_threads: bool = True,
     ) -> Iterator[pa.Table]:
-        """One row group in tables of at most ``batch_rows`` rows, through a fresh reader."""
+        """One row group in tables of at most ``batch_rows`` rows, through a fresh reader
+        (decoded on Arrow's thread pool, or on the calling thread alone)."""
         parquet = self._open(path)
         try:
             batches = parquet.iter_batches(
-                batch_size=batch_rows, row_groups=[group], columns=columns
+                batch_size=batch_rows, row_groups=[group], columns=columns, use_threads=use_threads
             )
             for batch in batches:
                 table = pa.Table.from_batches([batch])
@@ -247,6 +268,68 @@ class ParquetReader:
                     read,
                 )
                 rows_before += table.num_rows
+
+    def parquet_reader(self) -> ParquetReader:
+        """Itself: what the kernel's fast path reads row group by row group."""
+        return self
+
+    def column_types(self, columns: Sequence[str]) -> list[pa.DataType] | None:
+        """The Arrow types of these columns as the first file stores them; None where
+        one is a partition key or the file does not hold it."""
+        path, partition = self.files[0]
+        schema = self._schema(self._open(path), path)
+        types = []
+        for name, nth in (self._positions[key] for key in columns):
+            indices = [i for i, stored in enumerate(schema.names) if stored == name]
+            if name in partition or len(indices) <= nth:
+                return None
+            types.append(schema.field(indices[nth]).type)
+        return types
+
+    def row_groups(self, columns: Sequence[str]) -> Iterator[RowGroup]:
+        """Every row group of every file in order, from the footers, after the checks
+        ``chunks`` makes before reading a file: each to be read on its own
+        (``row_group_tables``), on any thread."""
+        wanted = [self._positions[name] for name in columns]
+        read = 0
+        for path, partition in self.files:
+            parquet = self._open(path)
+            file_columns = self._file_columns(parquet, path, partition, wanted)
+            try:
+                metadata = parquet.metadata
+                sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+            except _READ_ERRORS as error:
+                raise InputError(
+                    f"{shown_path(path)}: cannot read the Parquet footer ({reason(error)}); "
+                    "the file may be truncated or corrupt."
+                ) from None
+            first_row = 1
+            for group, rows in enumerate(sizes):
+                read += rows
+                yield RowGroup(path, partition, file_columns, group, first_row, rows, read)
+                first_row += rows
+
+    def row_group_tables(
+        self, part: RowGroup, columns: Sequence[str], chunk_size: int
+    ) -> Iterator[Chunk]:
+        """One row group's chunks of at most ``chunk_size`` rows, decoded on the calling
+        thread alone (Arrow's thread pool off: the caller runs one per core), as
+        ``chunks`` yields them."""
+        wanted = [self._positions[name] for name in columns]
+        tables = self._row_group_tables(
+            part.path, part.file_columns, part.group, chunk_size, use_threads=False
+        )
+        row = part.first_row
+        through = part.through - part.rows
+        for table in tables:
+            through += table.num_rows
+            yield Chunk(
+                part.path,
+                row,
+                self._with_partition(table, part.path, row, part.partition, wanted, columns),
+                through,
+            )
+            row += table.num_rows
 
     def _file_columns(
         self,

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from bcecli.core.lazy import lazy
 from bcecli.errors import BceError
 from bcecli.io.formats import READERS
 from bcecli.io.reader_base import (
@@ -25,6 +24,11 @@ from bcecli.io.reader_base import (
     slice_rows,
 )
 from bcecli.io.sources import Source
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
 
 __all__ = [
     "Chunk",
@@ -94,6 +98,11 @@ class LazyReader:
 
     def delimited_text(self) -> DelimitedText | None:
         return delimited_text(self._open())
+
+    def parquet_reader(self) -> Any:
+        """The Parquet reader underneath, for the kernel's fast path (None otherwise)."""
+        find = getattr(self._open(), "parquet_reader", None)
+        return None if find is None else find()
 
     def close(self) -> None:
         if self._reader is not None:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from bcecli.core.accumulate import ChunkLosses, compute_losses
 from bcecli.core.batch import Batch, GroupKey, InputRef
-from bcecli.core.validate import Codes, Problem, check_logit, check_prob, check_weight, describe
+from bcecli.core.lazy import lazy
+from bcecli.core.validate import Problem, check_logit, check_prob, check_weight, describe
 from bcecli.errors import InvalidRowError
 from bcecli.io.arrays import null_mask, numeric_values
 from bcecli.io.columns import Columns
@@ -27,8 +24,18 @@ from bcecli.io.convert import LabelMapper, LabelRule, as_array, bool_array, to_f
 from bcecli.io.readers import Chunk
 from bcecli.scoring.settings import Settings
 
-BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.intp]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
+    from bcecli.core.validate import Codes
+
+    BoolArray = npt.NDArray[np.bool_]
+    IntArray = npt.NDArray[np.intp]
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
 
 
 @dataclass
