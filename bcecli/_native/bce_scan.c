@@ -140,7 +140,7 @@ static int add_group(const bce_scan_config *config, bce_scan_result *result, uin
     int n_by = config->n_by, group = result->n_groups;
     size_t bytes = 0;
     for (int j = 0; j < n_by; j++) {
-        if (length[j] > UINT32_MAX) return 0;
+        if ((uint64_t)length[j] > UINT32_MAX) return 0;
         if (!is_utf8((const unsigned char *)start[j], length[j])) return 0;
         bytes += sizeof(uint32_t) + length[j];
     }
