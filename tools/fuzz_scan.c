@@ -178,6 +178,10 @@ static void make_config(const uint8_t *c, bce_scan_config *config) {
     int overlapping = (c[0] >> 5) == 0;
     config->n_fields = 1 + c[1] % MAX_FIELDS;
     config->n_models = 1 + c[2] % 3;
+    config->n_by = 0; /* --by, --calibration and --worst are tested through the CLI */
+    config->bins = 0;
+    config->edges = NULL;
+    config->worst = 0;
     uint32_t bits = (uint32_t)c[3] | (uint32_t)c[4] << 8 | (uint32_t)c[5] << 16;
     if (overlapping) {
         uint32_t n = (uint32_t)config->n_fields;
@@ -217,16 +221,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < CONFIG_BYTES) return 0;
     bce_scan_config config;
     make_config(data, &config);
+    /* One input in four also asks for a --by column (any field), reliability bins and
+     * worst rows: then the groups' rows must add up to the reference's, whose sums are
+     * of one group only. */
+    static double edges[9];
+    int parts = (data[1] & 0xC0u) == 0;
+    if (parts) {
+        config.n_by = 1;
+        config.by[0] = (int)(data[3] % (uint8_t)config.n_fields);
+        config.bins = 1 + (data[4] & 7);
+        for (int i = 0; i <= config.bins; i++) edges[i] = (double)i / (double)config.bins;
+        config.edges = edges;
+        config.worst = data[5] & 3;
+    }
     size_t length = size - CONFIG_BYTES;
     char *block = malloc(length ? length : 1);
     if (!block) return 0;
     if (length) memcpy(block, data + CONFIG_BYTES, length);
 
-    bce_sums scanned, reference;
-    if (bce_sums_init(&scanned, 1, config.n_models, config.weight >= 0) < 0) abort();
+    bce_scan_result result;
+    bce_sums reference;
+    if (bce_scan_result_init(&result, &config) < 0) abort();
     if (bce_sums_init(&reference, 1, config.n_models, config.weight >= 0) < 0) abort();
-    int64_t scanned_rows = -1, reference_rows = -1;
-    int accepted = bce_scan_block(&config, block, length, &scanned, &scanned_rows);
+    int64_t reference_rows = -1;
+    int accepted = bce_scan_block(&config, block, length, &result);
+    if (accepted < 0) abort(); /* memory: not expected at these sizes */
+    int64_t scanned_rows = result.rows;
+    bce_sums *scanned = &result.sums;
     int plain = 1, long_mantissa = 0;
     int valid = reference_block(&config, block, length, &reference, &reference_rows, &plain,
                                 &long_mantissa);
@@ -240,15 +261,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     (long long)reference_rows);
             abort();
         }
-        if (!same_sums(&scanned, &reference)) {
+        int64_t grouped = 0, binned = 0;
+        for (int g = 0; g < result.n_groups; g++) grouped += scanned->rows[g];
+        for (int b = 0; b < config.bins; b++) binned += result.bin_rows[b];
+        if (parts && (grouped != reference_rows || binned != reference_rows ||
+                      result.n_worst != (reference_rows < config.worst ? reference_rows
+                                                                         : config.worst))) {
+            fprintf(stderr, "groups, bins or worst rows do not add up to the rows\n");
+            abort();
+        }
+        if (!parts && !same_sums(scanned, &reference)) {
             fprintf(stderr, "the scanner's sums differ from the reference's\n");
             abort();
         }
-    } else if (valid && plain && !long_mantissa) {
+    } else if (valid && plain && !long_mantissa && !parts) {
         fprintf(stderr, "the scanner declined a plain valid block\n");
         abort();
     }
-    bce_sums_free(&scanned);
+    bce_scan_result_free(&result);
     bce_sums_free(&reference);
     free(block);
     return 0;

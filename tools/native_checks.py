@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The tests that drive the kernel directly, run again under the sanitizers.
 KERNEL_TESTS = (
     "tests/test_native_csv.py",
+    "tests/test_native_groups.py",
     "tests/test_native_parquet.py",
     "tests/test_native_kernel.py",
     "tests/test_elementary.py",

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bce_exact.h"
 
@@ -55,6 +56,33 @@ static inline void bce_sums_free(bce_sums *acc) {
     free(acc->sums);
     acc->rows = acc->positives = acc->clipped = NULL;
     acc->sums = NULL;
+}
+
+/* Resize to `n_groups` groups, keeping the first ones' sums and zeroing any new ones;
+ * 0 on success, -1 when memory is short (the sums are then unchanged). */
+static inline int bce_sums_resize(bce_sums *acc, int n_groups) {
+    size_t old = (size_t)acc->n_groups, groups = (size_t)n_groups;
+    size_t models = (size_t)acc->n_models, slots = (size_t)bce_sums_slots(acc->n_models);
+    int64_t *rows = realloc(acc->rows, groups * sizeof *rows);
+    if (rows == NULL) return -1;
+    acc->rows = rows;
+    int64_t *positives = realloc(acc->positives, groups * sizeof *positives);
+    if (positives == NULL) return -1;
+    acc->positives = positives;
+    int64_t *clipped = realloc(acc->clipped, groups * models * sizeof *clipped);
+    if (clipped == NULL) return -1;
+    acc->clipped = clipped;
+    bce_exact *sums = realloc(acc->sums, groups * slots * sizeof *sums);
+    if (sums == NULL) return -1;
+    acc->sums = sums;
+    if (groups > old) {
+        memset(rows + old, 0, (groups - old) * sizeof *rows);
+        memset(positives + old, 0, (groups - old) * sizeof *positives);
+        memset(clipped + old * models, 0, (groups - old) * models * sizeof *clipped);
+        memset(sums + old * slots, 0, (groups - old) * slots * sizeof *sums);
+    }
+    acc->n_groups = n_groups;
+    return 0;
 }
 
 /* One valid row: its label, each column's p (sigmoid(z) for logits) and loss, its

@@ -6,6 +6,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "bce_arrow.h"
 #include "bce_decimal.h"
 #include "bce_exact.h"
@@ -286,66 +290,233 @@ done:
 
 /* -- the CSV fast path ------------------------------------------------------------ */
 
+/* A sequence of small ints into `out` (at most `most` of them); the count, or -1. */
+static Py_ssize_t int_list(PyObject *object, int *out, Py_ssize_t most, const char *what) {
+    PyObject *items = PySequence_Fast(object, what);
+    if (items == NULL) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
+    if (n > most) {
+        Py_DECREF(items);
+        PyErr_Format(PyExc_ValueError, "scan_csv: more than %zd %s", most, what);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long value = PyLong_AsLong(PySequence_Fast_GET_ITEM(items, i));
+        if (value == -1 && PyErr_Occurred()) {
+            Py_DECREF(items);
+            return -1;
+        }
+        if (value < INT_MIN || value > INT_MAX) {
+            Py_DECREF(items);
+            PyErr_Format(PyExc_ValueError, "scan_csv: %s out of range", what);
+            return -1;
+        }
+        out[i] = (int)value;
+    }
+    Py_DECREF(items);
+    return n;
+}
+
+/* The groups' keys: a tuple per group of str (None for an empty field) per --by column. */
+static PyObject *keys_to_python(const bce_scan_result *result, int n_by) {
+    PyObject *keys = PyList_New(result->n_groups);
+    if (keys == NULL) return NULL;
+    for (int g = 0; g < result->n_groups; g++) {
+        PyObject *key = PyTuple_New(n_by);
+        if (key == NULL) {
+            Py_DECREF(keys);
+            return NULL;
+        }
+        PyList_SET_ITEM(keys, g, key);
+        const char *stored = result->keys + result->key_start[g];
+        for (int j = 0; j < n_by; j++) {
+            uint32_t length;
+            memcpy(&length, stored, sizeof length);
+            stored += sizeof length;
+            PyObject *value;
+            if (length == 0) {
+                value = Py_None;
+                Py_INCREF(value);
+            } else {
+                value = PyUnicode_DecodeUTF8(stored, (Py_ssize_t)length, "strict");
+                if (value == NULL) {
+                    Py_DECREF(keys);
+                    return NULL;
+                }
+            }
+            PyTuple_SET_ITEM(key, j, value);
+            stored += length;
+        }
+    }
+    return keys;
+}
+
+static PyObject *exact_list(bce_exact *sums, int n) {
+    PyObject *list = PyList_New(n);
+    if (list == NULL) return NULL;
+    for (int i = 0; i < n; i++) {
+        PyObject *state = bce_exact_to_python(&sums[i]);
+        if (state == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, state);
+    }
+    return list;
+}
+
+static PyObject *count_list(const int64_t *counts, int n) {
+    PyObject *list = PyList_New(n);
+    if (list == NULL) return NULL;
+    for (int i = 0; i < n; i++) {
+        PyObject *count = PyLong_FromLongLong((long long)counts[i]);
+        if (count == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, count);
+    }
+    return list;
+}
+
+/* The bins: (rows, positive rows, weight, prob, positives), one list each, the exact
+ * sums as ExactSum states; weight and positives None unweighted (they are counts). */
+static PyObject *bins_to_python(bce_scan_result *result, int bins) {
+    PyObject *rows = count_list(result->bin_rows, bins);
+    PyObject *positive_rows = rows ? count_list(result->bin_positive_rows, bins) : NULL;
+    PyObject *prob = positive_rows ? exact_list(result->bin_prob, bins) : NULL;
+    if (prob == NULL) {
+        Py_XDECREF(rows);
+        Py_XDECREF(positive_rows);
+        return NULL;
+    }
+    if (!result->sums.weighted)
+        return Py_BuildValue("(NNONO)", rows, positive_rows, Py_None, prob, Py_None);
+    PyObject *weight = exact_list(result->bin_weight, bins);
+    PyObject *positives = weight ? exact_list(result->bin_positives, bins) : NULL;
+    if (positives == NULL) {
+        Py_XDECREF(weight);
+        Py_DECREF(rows);
+        Py_DECREF(positive_rows);
+        Py_DECREF(prob);
+        return NULL;
+    }
+    return Py_BuildValue("(NNNNN)", rows, positive_rows, weight, prob, positives);
+}
+
+/* The block's worst rows: (loss, row within the block from 0, label, prob) each. */
+static PyObject *worst_to_python(const bce_scan_result *result) {
+    PyObject *rows = PyList_New(result->n_worst);
+    if (rows == NULL) return NULL;
+    for (int i = 0; i < result->n_worst; i++) {
+        const bce_scan_worst *row = &result->worst[i];
+        PyObject *entry =
+            Py_BuildValue("(dLid)", row->loss, (long long)row->row, row->label, row->prob);
+        if (entry == NULL) {
+            Py_DECREF(rows);
+            return NULL;
+        }
+        PyList_SET_ITEM(rows, i, entry);
+    }
+    return rows;
+}
+
 static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
-    PyObject *block_object, *predictions;
+    PyObject *block_object, *predictions, *by_object = NULL;
     bce_scan_config config;
+    memset(&config, 0, sizeof config);
     int delimiter;
-    if (!PyArg_ParseTuple(args, "OiiiOipd", &block_object, &delimiter, &config.n_fields,
-                          &config.label, &predictions, &config.weight, &config.logit, &config.eps))
+    if (!PyArg_ParseTuple(args, "OiiiOipd|Oii", &block_object, &delimiter, &config.n_fields,
+                          &config.label, &predictions, &config.weight, &config.logit, &config.eps,
+                          &by_object, &config.bins, &config.worst))
         return NULL;
     if (delimiter < 1 || delimiter > 127) {
         PyErr_SetString(PyExc_ValueError, "scan_csv: the delimiter must be one ASCII byte");
         return NULL;
     }
     config.delimiter = (char)delimiter;
-    PyObject *indices = PySequence_Fast(predictions, "predictions must be a sequence");
-    if (indices == NULL) return NULL;
-    Py_ssize_t n_models = PySequence_Fast_GET_SIZE(indices);
-    if (n_models < 1 || n_models > BCE_SCAN_MAX_MODELS) {
-        Py_DECREF(indices);
+    Py_ssize_t n_models =
+        int_list(predictions, config.predictions, BCE_SCAN_MAX_MODELS, "prediction columns");
+    if (n_models < 0) return NULL;
+    if (n_models < 1) {
         PyErr_SetString(PyExc_ValueError, "scan_csv: bad number of prediction columns");
         return NULL;
     }
     config.n_models = (int)n_models;
-    for (Py_ssize_t m = 0; m < n_models; m++) {
-        long index = PyLong_AsLong(PySequence_Fast_GET_ITEM(indices, m));
-        if (index == -1 && PyErr_Occurred()) {
-            Py_DECREF(indices);
-            return NULL;
-        }
-        config.predictions[m] = (int)index;
+    if (by_object != NULL && by_object != Py_None) {
+        Py_ssize_t n_by = int_list(by_object, config.by, BCE_SCAN_MAX_BY, "--by columns");
+        if (n_by < 0) return NULL;
+        config.n_by = (int)n_by;
     }
-    Py_DECREF(indices);
-    int fields_ok = config.n_fields > 0 && config.label >= 0 && config.label < config.n_fields &&
-                    config.weight >= -1 && config.weight < config.n_fields;
-    for (int m = 0; m < config.n_models; m++)
-        fields_ok = fields_ok && config.predictions[m] >= 0 && config.predictions[m] < config.n_fields;
+    if (config.bins < 0 || config.bins > BCE_SCAN_MAX_BINS || config.worst < 0 ||
+        config.worst > BCE_SCAN_MAX_WORST) {
+        PyErr_SetString(PyExc_ValueError, "scan_csv: bad number of bins or worst rows");
+        return NULL;
+    }
+    /* A field may have more than one role (-w prob): the scanner reads it as each. */
+    int fields[BCE_SCAN_MAX_MODELS + BCE_SCAN_MAX_BY + 2], n_used = 0;
+    fields[n_used++] = config.label;
+    if (config.weight >= 0) fields[n_used++] = config.weight;
+    for (int m = 0; m < config.n_models; m++) fields[n_used++] = config.predictions[m];
+    for (int j = 0; j < config.n_by; j++) fields[n_used++] = config.by[j];
+    int fields_ok = config.n_fields > 0 && config.weight >= -1;
+    for (int i = 0; i < n_used && fields_ok; i++) {
+        fields_ok = fields[i] >= 0 && fields[i] < config.n_fields;
+    }
     if (!fields_ok) {
         PyErr_SetString(PyExc_ValueError, "scan_csv: a field index is out of range");
         return NULL;
     }
+    double *edges = NULL;
+    if (config.bins) {
+        edges = malloc(((size_t)config.bins + 1) * sizeof *edges);
+        if (edges == NULL) return PyErr_NoMemory();
+        /* np.arange(bins + 1) / bins: each i / bins rounded once. */
+        for (int i = 0; i <= config.bins; i++) edges[i] = (double)i / (double)config.bins;
+        config.edges = edges;
+    }
     Py_buffer view;
-    if (PyObject_GetBuffer(block_object, &view, PyBUF_SIMPLE) < 0) return NULL;
-    bce_sums acc;
-    if (bce_sums_init(&acc, 1, config.n_models, config.weight >= 0) < 0) {
+    if (PyObject_GetBuffer(block_object, &view, PyBUF_SIMPLE) < 0) {
+        free(edges);
+        return NULL;
+    }
+    bce_scan_result found;
+    if (bce_scan_result_init(&found, &config) < 0) {
         PyBuffer_Release(&view);
+        free(edges);
         return PyErr_NoMemory();
     }
-    int64_t rows = 0;
     int scanned;
     Py_BEGIN_ALLOW_THREADS
-    scanned = bce_scan_block(&config, (const char *)view.buf, (size_t)view.len, &acc, &rows);
+    scanned = bce_scan_block(&config, (const char *)view.buf, (size_t)view.len, &found);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
+    free(edges);
     PyObject *result = NULL;
-    if (!scanned) {
+    if (scanned < 0) {
+        PyErr_NoMemory();
+    } else if (scanned == 0) {
         result = Py_None;
         Py_INCREF(result);
     } else {
-        PyObject *groups = bce_sums_to_python(&acc);
-        if (groups != NULL) result = Py_BuildValue("(LN)", (long long)rows, groups);
+        found.sums.n_groups = found.n_groups; /* the rest is spare capacity */
+        PyObject *groups = bce_sums_to_python(&found.sums);
+        PyObject *keys = NULL, *bins = NULL, *worst = NULL;
+        int ok = groups != NULL;
+        if (ok && config.n_by) ok = (keys = keys_to_python(&found, config.n_by)) != NULL;
+        if (ok && config.bins) ok = (bins = bins_to_python(&found, config.bins)) != NULL;
+        if (ok && config.worst) ok = (worst = worst_to_python(&found)) != NULL;
+        if (ok) {
+            result = Py_BuildValue("(LNOOO)", (long long)found.rows, groups, keys ? keys : Py_None,
+                                   bins ? bins : Py_None, worst ? worst : Py_None);
+            groups = NULL;
+        }
+        Py_XDECREF(groups);
+        Py_XDECREF(keys);
+        Py_XDECREF(bins);
+        Py_XDECREF(worst);
     }
-    bce_sums_free(&acc);
+    bce_scan_result_free(&found);
     return result;
 }
 
@@ -501,9 +672,10 @@ static PyMethodDef methods[] = {
     {"group_sums", py_group_sums, METH_VARARGS,
      "group_sums(labels, probs, losses, weight, group_ids, n_groups, logit, eps) -> per group."},
     {"scan_csv", py_scan_csv, METH_VARARGS,
-     "scan_csv(block, delimiter, n_fields, label, predictions, weight, logit, eps)\n"
-     "-> (rows, [group]) | None: a block of CSV lines scored in one pass, or None\n"
-     "where a line needs the general parser."},
+     "scan_csv(block, delimiter, n_fields, label, predictions, weight, logit, eps,\n"
+     "         by=(), bins=0, worst=0)\n"
+     "-> (rows, [group], keys, bins, worst) | None: a block of CSV lines scored in one\n"
+     "pass, or None where a line needs the general parser."},
     {"arrow_sums", py_arrow_sums, METH_VARARGS,
      "arrow_sums(label, predictions, weight, rows, logit, eps) -> [group] | None: Arrow\n"
      "columns, each (type code, values buffer, offset), scored in place under the 0/1 rule,\n"

@@ -74,6 +74,20 @@ class CalibrationSums:
         for index, count in enumerate(counts.tolist()):
             self.rows[index] += count
 
+    def add_bins(
+        self,
+        rows: list[int],
+        weight: list[ExactSum],
+        prob: list[ExactSum],
+        positives: list[ExactSum],
+    ) -> None:
+        """Add per-bin rows and sums binned elsewhere (the C kernel's CSV fast path)."""
+        for index in range(self.bins):
+            self.rows[index] += rows[index]
+            self.weight[index].add(weight[index])
+            self.prob[index].add(prob[index])
+            self.positives[index].add(positives[index])
+
     def merge(self, other: Self) -> None:
         for index in range(self.bins):
             self.rows[index] += other.rows[index]

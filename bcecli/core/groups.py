@@ -35,6 +35,10 @@ class GroupedSums:
         for key, group in other.groups.items():
             self._group(key).merge(group)
 
+    def add(self, key: GroupKey, sums: GroupSums) -> None:
+        """Add one group's rows scored elsewhere (the C kernel's CSV fast path)."""
+        self._group(key).merge(sums)
+
     def _group(self, key: GroupKey) -> GroupSums:
         group = self.groups.get(key)
         if group is None:

@@ -57,9 +57,9 @@ class ScoreState:
             part.update(batch)
 
     def add_sums(self, ref: InputRef, sums: GroupSums) -> None:
-        """Add rows of ``ref`` scored straight into exact sums (the C kernel's fast path,
-        for states that keep nothing but the population's sums and the counts)."""
-        assert set(self.parts) == {PopulationSums.name, InputCounts.name}
+        """Add rows of ``ref`` scored straight into exact sums (the C kernel's fast path):
+        the population's sums and the counts. What the state's other accumulators keep of
+        those rows (groups, bins, worst rows) the caller adds through their own methods."""
         self._part(PopulationSums).sums.merge(sums)
         self._part(InputCounts).count(ref, sums.rows, 0)
 

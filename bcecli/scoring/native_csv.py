@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bcecli._native import kernel
-from bcecli.core.accumulate import sums_from_kernel
 from bcecli.core.state import ScoreState
 from bcecli.io.convert import BOOLEANS
 from bcecli.io.parallel import ordered_map
@@ -28,22 +27,30 @@ from bcecli.io.reader_base import (
 )
 from bcecli.scoring.batches import ChunkValidator
 from bcecli.scoring.inputs import OpenInput, close_iterator, column_types
+from bcecli.scoring.native_parts import MAX_BINS, MAX_BY, MAX_WORST, add_scanned
 from bcecli.scoring.passes import score_chunk
 from bcecli.scoring.settings import Settings
 
 
 def fast_text(opened: OpenInput, settings: Settings) -> DelimitedText | None:
     """The input as raw text blocks when the kernel can score it: it is built, the input
-    is delimited text with a one-byte delimiter, and the report needs the population's
-    sums only (no --by, --calibration, --worst; labels by the 0/1 rule)."""
+    is delimited text with a one-byte delimiter, labels follow the 0/1 rule, and the
+    report needs nothing the kernel does not keep (no --worst --keep; --by, --calibration
+    and --worst within its bounds)."""
     columns = opened.columns
+    roles = [columns.label, *columns.predictions, *columns.by]
+    if columns.weight:
+        roles.append(columns.weight)
     if (
         kernel is None
         or settings.pos_label is not None
-        or settings.worst
-        or settings.calibration
-        or columns.by
+        or (settings.worst and columns.keep)
+        or settings.worst > MAX_WORST
+        or (settings.calibration or 0) > MAX_BINS
+        or len(columns.by) > MAX_BY
         or len(columns.predictions) > 64
+        # A column with two roles (a --by column also the weight) is the general path's.
+        or len(set(roles)) != len(roles)
     ):
         return None
     text = delimited_text(opened.reader)
@@ -80,6 +87,9 @@ def score_text(
         field[columns.weight] if columns.weight else -1,
         columns.logit,
         settings.eps,
+        [field[name] for name in columns.by],
+        settings.calibration or 0,
+        settings.worst,
     )
 
     def scan(block: TextBlock) -> tuple[TextBlock, Any]:
@@ -99,10 +109,9 @@ def score_text(
         for (block, through), result in scanned:
             # Rows scanned under the 0/1 rule count only if the rule is not true/false.
             if result is not None and validator.labels.kind != BOOLEANS:
-                rows, groups = result
+                rows = add_scanned(state, ref, text.source.path, rows_before, result)
                 if rows:
                     validator.labels.numbers_seen()
-                    state.add_sums(ref, sums_from_kernel(groups)[0])
             else:
                 if parser is None:
                     parser = text.block_parser(columns.needed, *column_types(columns))
