@@ -235,3 +235,70 @@ def test_without_the_kernel_the_same_run_loads_numpy_and_pyarrow() -> None:
     assert done.returncode == 0
     imported = done.stderr.decode()
     assert re.search(r"\|\s+numpy$", imported, re.M) and "pyarrow.lib" in imported
+
+
+# -- bce rows: each row's loss through the kernel, the same bytes out ------------------
+
+
+def rows_both(bce: Any, monkeypatch: pytest.MonkeyPatch, *args: Any) -> tuple[Any, Any]:
+    """``bce rows`` with the kernel, then without it (its losses come from the numpy twin)."""
+    fast = bce("rows", *args)
+    with monkeypatch.context() as pure:
+        pure.setattr(bcecli.core.accumulate, "kernel", None)
+        slow = bce("rows", *args)
+    return fast, slow
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(path.name for path in CORPUS.glob("*.csv") if path.is_file()),
+)
+def test_rows_of_every_corpus_csv_are_the_same_bytes(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    fast, slow = rows_both(bce, monkeypatch, CORPUS / name, "--on-invalid", "skip")
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+@pytest.mark.parametrize("output", ["csv", "parquet"])
+def test_rows_of_the_sample_are_the_same_bytes(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, output: str
+) -> None:
+    for source in (SAMPLE_CSV, SAMPLE / "preds.parquet", CORPUS / "logits.csv"):
+        args: list[Any] = [source, "--logit", "logit"]
+        if "logits" not in source.name:
+            args = [source, "--keep", "id", "-p", "prob", "-p", "model_b", "-w", "weight"]
+        if output == "parquet":
+            fast_path, slow_path = tmp_path / "fast.parquet", tmp_path / "slow.parquet"
+            fast = bce("rows", *args, "-o", fast_path)
+            with monkeypatch.context() as pure:
+                pure.setattr(bcecli.core.accumulate, "kernel", None)
+                slow = bce("rows", *args, "-o", slow_path)
+            assert fast.exit_code == slow.exit_code == 0
+            import pyarrow.parquet as pq
+
+            assert pq.read_table(fast_path).equals(pq.read_table(slow_path))
+        else:
+            fast, slow = rows_both(bce, monkeypatch, *args)
+            assert fast.exit_code == slow.exit_code == 0 and fast.stdout == slow.stdout
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=csv_files(), weighted=st.booleans())
+def test_rows_of_generated_files_are_the_same_bytes(
+    bce: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    data: tuple[bytes, int],
+    weighted: bool,
+) -> None:
+    text, chunk_size = data
+    path = tmp_path / "generated.csv"
+    path.write_bytes(text)
+    args: list[Any] = [path, "--on-invalid", "skip", "--chunk-size", chunk_size]
+    if weighted:
+        args += ["-w", "weight"]
+    fast, slow = rows_both(bce, monkeypatch, *args)
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)

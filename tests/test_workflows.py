@@ -229,6 +229,7 @@ def test_dev_checks_are_make_tests() -> None:
         ("-m", "mypy"),
         ("-m", "pytest"),
         ("tools/native_checks.py", "pure"),
+        ("tools/check_elementary.py", "1000000"),
     ]
     assert [check[:2] for check in dev.LINUX_CHECKS] == [
         ("tools/native_checks.py", "strict"),

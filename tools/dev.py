@@ -30,8 +30,10 @@ CHECKS: tuple[tuple[str, ...], ...] = (
     ("-m", "ruff", "format", "--check", *LINTED),
     ("-m", "mypy"),
     ("-m", "pytest"),
-    # The C kernel's: the core's tests on the pure-Python path alone (BCE_NATIVE=0).
+    # The C kernel's: the core's tests on the pure-Python path alone (BCE_NATIVE=0), and
+    # bce's own exp, log and log1p on a million values each, against decimal at 50 digits.
     ("tools/native_checks.py", "pure"),
+    ("tools/check_elementary.py", "1000000"),
 )
 # On Linux, where gcc builds the kernel: warnings as errors, and the kernel's tests once
 # more under AddressSanitizer and UndefinedBehaviorSanitizer (preloaded the way Linux
