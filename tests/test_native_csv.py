@@ -302,3 +302,37 @@ def test_rows_of_generated_files_are_the_same_bytes(
         args += ["-w", "weight"]
     fast, slow = rows_both(bce, monkeypatch, *args)
     assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [SAMPLE / "preds.csv.gz", CORPUS / "preds.csv.bz2", CORPUS / "preds.csv.zst"],
+    ids=lambda path: path.name,
+)
+def test_compressed_csv_streams_through_the_kernel(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, scanned: list[bool], path: Path
+) -> None:
+    fast, slow = both(bce, monkeypatch, "score", path, "--format", "json")
+    assert fast.exit_code == slow.exit_code == 0 and fast.stdout == slow.stdout
+    assert scanned and all(scanned)
+
+
+def test_standard_input_streams_through_the_kernel(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, scanned: list[bool]
+) -> None:
+    import io
+    import sys
+
+    data = SAMPLE_CSV.read_bytes()
+    outputs = []
+    for kernel_on in (True, False):
+        stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(data)))
+        with monkeypatch.context() as patched:
+            patched.setattr(sys, "stdin", stdin)
+            if not kernel_on:
+                patched.setattr(bcecli.scoring.native_csv, "kernel", None)
+                patched.setattr(bcecli.core.accumulate, "kernel", None)
+            outputs.append(bce("score", "-", "--format", "json", "-w", "weight"))
+    fast, slow = outputs
+    assert fast.exit_code == slow.exit_code == 0 and fast.stdout == slow.stdout
+    assert scanned and all(scanned)
