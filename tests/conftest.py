@@ -126,3 +126,48 @@ def moto_s3(bucket: str, uploads: Mapping[str, Path]) -> Iterator[str]:
         finally:
             clear_filesystems()
             server.stop()
+
+
+# -- the C kernel's paths against the pure-Python path, in one process -------------------
+
+# Every module that looks the kernel up (``bcecli._native.kernel``, read at import).
+KERNEL_USERS = (
+    "bcecli.scoring.native_csv",
+    "bcecli.scoring.native_arrow",
+    "bcecli.core.accumulate",
+)
+
+
+def both(bce: Any, monkeypatch: pytest.MonkeyPatch, *args: Any) -> tuple[Run, Run]:
+    """The CLI's run with the kernel, then without it (switched off where it is looked
+    up, as ``BCE_NATIVE=0`` does for a whole process)."""
+    import importlib
+
+    fast = bce(*args)
+    with monkeypatch.context() as pure:
+        for name in KERNEL_USERS:
+            pure.setattr(importlib.import_module(name), "kernel", None)
+        slow = bce(*args)
+    return fast, slow
+
+
+def count_kernel_calls(monkeypatch: pytest.MonkeyPatch, module: Any, function: str) -> list[bool]:
+    """Each call of the kernel's ``function`` made through ``module``: True where the
+    kernel scored what it was handed (returned something other than None)."""
+    from bcecli._native import kernel
+
+    calls: list[bool] = []
+    assert kernel is not None
+    real = getattr(kernel, function)
+
+    def counting(*args: Any) -> Any:
+        result = real(*args)
+        calls.append(result is not None)
+        return result
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return counting if name == function else getattr(kernel, name)
+
+    monkeypatch.setattr(module, "kernel", Counting())
+    return calls

@@ -324,3 +324,28 @@ def test_pos_label_learns_its_other_class_in_row_order(
     y = [1 if labels[i] == "spam" else 0 for i in valid]
     expected = log_loss(y, [probs[i] for i in valid], labels=[0, 1])
     assert report.metrics["log_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+BIG = 2**53 + 1  # the first integer float64 cannot hold
+
+
+@pytest.mark.parametrize("engine_args", [(), ("--pos-label", "spam")], ids=["0/1", "pos-label"])
+def test_integers_past_two_to_the_53_are_refused_plainly(
+    bce: Any, tmp_path: Path, engine_args: tuple[str, ...]
+) -> None:
+    # pyarrow's checked cast to float64 raised on them: a traceback instead of a message.
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"label": pa.array([1, BIG], pa.int64()), "prob": [0.5, 0.25]}), path)
+    run = bce("score", path, *engine_args)
+    assert run.exit_code == 2 and "Traceback" not in run.stderr
+    assert f"row 2: label = {BIG}" in run.stderr
+
+
+def test_an_integer_prediction_past_two_to_the_53_is_outside_the_unit_interval(
+    bce: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "big_prob.parquet"
+    pq.write_table(pa.table({"label": [1, 0], "prob": pa.array([1, BIG], pa.int64())}), path)
+    run = bce("score", path)
+    assert run.exit_code == 2
+    assert f"row 2: prob = {BIG} is outside [0, 1]" in run.stderr

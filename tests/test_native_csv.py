@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import bcecli.core.accumulate
 import bcecli.scoring.native_csv
 from bcecli._native import kernel
 
-from conftest import CORPUS, SAMPLE, bce_process
+from conftest import CORPUS, SAMPLE, bce_process, both, count_kernel_calls
 
 SAMPLE_CSV = SAMPLE / "preds.csv"
 
@@ -29,33 +28,9 @@ pytestmark = pytest.mark.skipif(kernel is None, reason="the C kernel is not buil
 
 
 @pytest.fixture
-def scanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Each block the fast path was handed: True where the kernel scored it."""
-    calls: list[bool] = []
-    assert kernel is not None
-    real = kernel.scan_csv
-
-    def counting(*args: Any) -> Any:
-        result = real(*args)
-        calls.append(result is not None)
-        return result
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return counting if name == "scan_csv" else getattr(kernel, name)
-
-    monkeypatch.setattr(bcecli.scoring.native_csv, "kernel", Counting())
-    yield calls
-
-
-def both(bce: Any, monkeypatch: pytest.MonkeyPatch, *args: Any) -> tuple[Any, Any]:
-    """The CLI's run with the kernel, then without it."""
-    fast = bce(*args)
-    with monkeypatch.context() as pure:
-        pure.setattr(bcecli.scoring.native_csv, "kernel", None)
-        pure.setattr(bcecli.core.accumulate, "kernel", None)
-        slow = bce(*args)
-    return fast, slow
+    return count_kernel_calls(monkeypatch, bcecli.scoring.native_csv, "scan_csv")
 
 
 OPTIONS = [

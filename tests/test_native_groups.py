@@ -7,7 +7,6 @@ Both paths run in this process: ``both`` switches the kernel off where it is loo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import bcecli.core.accumulate
 import bcecli.scoring.native_csv
 from bcecli._native import kernel
 
-from conftest import CORPUS, SAMPLE
+from conftest import CORPUS, SAMPLE, both, count_kernel_calls
 
 SAMPLE_CSV = SAMPLE / "preds.csv"
 
@@ -27,33 +26,9 @@ pytestmark = pytest.mark.skipif(kernel is None, reason="the C kernel is not buil
 
 
 @pytest.fixture
-def scanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Each block the fast path was handed: True where the kernel scored it."""
-    calls: list[bool] = []
-    assert kernel is not None
-    real = kernel.scan_csv
-
-    def counting(*args: Any) -> Any:
-        result = real(*args)
-        calls.append(result is not None)
-        return result
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return counting if name == "scan_csv" else getattr(kernel, name)
-
-    monkeypatch.setattr(bcecli.scoring.native_csv, "kernel", Counting())
-    yield calls
-
-
-def both(bce: Any, monkeypatch: pytest.MonkeyPatch, *args: Any) -> tuple[Any, Any]:
-    """The CLI's run with the kernel, then without it."""
-    fast = bce(*args)
-    with monkeypatch.context() as pure:
-        pure.setattr(bcecli.scoring.native_csv, "kernel", None)
-        pure.setattr(bcecli.core.accumulate, "kernel", None)
-        slow = bce(*args)
-    return fast, slow
+    return count_kernel_calls(monkeypatch, bcecli.scoring.native_csv, "scan_csv")
 
 
 def same(fast: Any, slow: Any) -> None:

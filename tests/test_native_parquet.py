@@ -9,7 +9,6 @@ Both paths run in this process: ``both`` switches the kernel off where it is loo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from bcecli.scoring.native_arrow import arrow_sums
 from bcecli.scoring.passes import score_chunk
 from bcecli.scoring.settings import Settings
 
-from conftest import SAMPLE
+from conftest import SAMPLE, both, count_kernel_calls
 
 SAMPLE_PARQUET = SAMPLE / "preds.parquet"
 
@@ -40,33 +39,9 @@ pytestmark = pytest.mark.skipif(kernel is None, reason="the C kernel is not buil
 
 
 @pytest.fixture
-def scored(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+def scored(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Each chunk the fast path handed the kernel: True where the kernel scored it."""
-    calls: list[bool] = []
-    assert kernel is not None
-    real = kernel.arrow_sums
-
-    def counting(*args: Any) -> Any:
-        result = real(*args)
-        calls.append(result is not None)
-        return result
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return counting if name == "arrow_sums" else getattr(kernel, name)
-
-    monkeypatch.setattr(bcecli.scoring.native_arrow, "kernel", Counting())
-    yield calls
-
-
-def both(bce: Any, monkeypatch: pytest.MonkeyPatch, *args: Any) -> tuple[Any, Any]:
-    """The CLI's run with the kernel, then without it."""
-    fast = bce(*args)
-    with monkeypatch.context() as pure:
-        pure.setattr(bcecli.scoring.native_arrow, "kernel", None)
-        pure.setattr(bcecli.core.accumulate, "kernel", None)
-        slow = bce(*args)
-    return fast, slow
+    return count_kernel_calls(monkeypatch, bcecli.scoring.native_arrow, "arrow_sums")
 
 
 def outcome(run: Any) -> tuple[int, str, str]:

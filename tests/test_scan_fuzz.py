@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_native_csv import both
 
 import bcecli.scoring.passes
 from bcecli._native import kernel
+
+from conftest import both
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
 

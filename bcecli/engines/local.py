@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextlib import closing
+from typing import Any
 
 from bcecli.core.state import ScoreState
 from bcecli.io.columns import Columns
 from bcecli.io.readers import Reader
 from bcecli.scoring.batches import ChunkValidator
-from bcecli.scoring.inputs import ScoreResult, each_input, finish, read_chunks, scoring_workers
+from bcecli.scoring.inputs import (
+    OpenInput,
+    ScoreResult,
+    each_input,
+    finish,
+    read_chunks,
+    scoring_workers,
+)
 from bcecli.scoring.native_arrow import fast_parquet, score_parquet
 from bcecli.scoring.native_csv import fast_text, score_text
 from bcecli.scoring.passes import score_chunks
 from bcecli.scoring.settings import Settings
+
+# The C kernel's fast paths, each a check (the input as the kernel reads it, or None
+# when the kernel cannot take this run) and the pass that scores it; tried in turn, the
+# general path (chunks of Arrow tables) when none applies.
+FAST_PATHS: tuple[tuple[Callable[[OpenInput, Settings], Any], Callable[..., None]], ...] = (
+    (fast_text, score_text),
+    (fast_parquet, score_parquet),
+)
 
 
 def score_readers(
@@ -37,37 +53,27 @@ def score_readers(
                 state = ScoreState(settings.state_config(columns))
                 validator = ChunkValidator(columns, settings)
             workers = scoring_workers(settings, opened.reader)
-            text = fast_text(opened, settings)
-            if text is not None:
-                score_text(
-                    text,
-                    opened,
+            for find, score_fast in FAST_PATHS:
+                source = find(opened, settings)
+                if source is not None:
+                    score_fast(
+                        source,
+                        opened,
+                        state,
+                        validator=validator,
+                        settings=settings,
+                        workers=workers,
+                        on_progress=on_progress,
+                    )
+                    break
+            else:
+                score_chunks(
+                    read_chunks(opened, settings),
                     state,
                     validator=validator,
+                    ref=opened.ref,
                     settings=settings,
                     workers=workers,
                     on_progress=on_progress,
                 )
-                continue
-            parquet = fast_parquet(opened, settings)
-            if parquet is not None:
-                score_parquet(
-                    parquet,
-                    opened,
-                    state,
-                    validator=validator,
-                    settings=settings,
-                    workers=workers,
-                    on_progress=on_progress,
-                )
-                continue
-            score_chunks(
-                read_chunks(opened, settings),
-                state,
-                validator=validator,
-                ref=opened.ref,
-                settings=settings,
-                workers=workers,
-                on_progress=on_progress,
-            )
     return finish(settings, columns, state)

@@ -70,7 +70,8 @@ def to_float(
         # Not a number at all: every row is unparsed, reported with its value.
         return np.full(len(array), np.nan), null_mask(array), _filled_bool(pc.is_valid(array))
     elif not pa.types.is_float64(kind):
-        array = pc.cast(array, pa.float64())
+        # Unchecked: an integer past 2**53 rounds, as float() rounds it, instead of raising.
+        array = pc.cast(array, pa.float64(), safe=False)
     missing = null_mask(array)
     values: FloatArray = numeric_values(array)
     if missing is not None:
@@ -266,7 +267,7 @@ def _comparable(array: pa.Array, pos_label: str) -> tuple[pa.Array, str] | None:
         return pc.cast(array, pa.string()), {"1": "true", "0": "false"}.get(folded, folded)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         numbers = array.cast(pa.string()) if pa.types.is_decimal(kind) else array
-        numbers = pc.cast(numbers, pa.float64())
+        numbers = pc.cast(numbers, pa.float64(), safe=False)  # 2**53 + 1 rounds, as in float()
         try:
             wanted = float(pos_label)
         except ValueError:
