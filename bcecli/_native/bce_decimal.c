@@ -168,6 +168,39 @@ static const double bce_exact_powers_of_ten[23] = {
 };
 
 #define BCE_IS_DIGIT(c) ((unsigned)((c) - '0') < 10u)
+
+/* Eight bytes at p, the first in the lowest byte whatever the machine's byte order. */
+static inline uint64_t load_le64(const unsigned char *p) {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+#endif
+}
+
+/* Whether all eight bytes of v are ASCII digits. Take the lowest byte that is not: the
+ * bytes below it cause no carry or borrow, and its top bit is set in b - 0x30 (b < 0x30
+ * or b >= 0xBA) or in b + 0x46 (0x3A <= b <= 0xB9). */
+static inline int eight_digits(uint64_t v) {
+    return (((v + UINT64_C(0x4646464646464646)) | (v - UINT64_C(0x3030303030303030))) &
+            UINT64_C(0x8080808080808080)) == 0;
+}
+
+/* The value of eight ASCII digits, first digit in the lowest byte: pairs, then groups of
+ * four, then all eight (each step's partial values fit their lanes). */
+static inline uint64_t eight_digits_value(uint64_t v) {
+    v -= UINT64_C(0x3030303030303030);
+    v = (v * 10u) + (v >> 8); /* byte 2i: the pair 2i, 2i + 1 as a number < 100 */
+    v = (((v & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+         (((v >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
+        32;
+    return v & 0xFFFFFFFFu;
+}
 #define BCE_EXPONENT_CAP (INT64_C(1) << 50)
 
 int bce_parse_double(const char *text, size_t length, double *out) {
@@ -187,6 +220,15 @@ int bce_parse_double(const char *text, size_t length, double *out) {
     int digits = 0;        /* saw any digit */
     while (p < end && *p == '0') {
         p++;
+        digits = 1;
+    }
+    /* Eight digits at a time while they all count (the same as eight turns below). */
+    while (significant <= 11 && end - p >= 8) {
+        uint64_t v = load_le64(p);
+        if (!eight_digits(v)) break;
+        w = w * 100000000u + eight_digits_value(v);
+        significant += 8;
+        p += 8;
         digits = 1;
     }
     while (p < end && BCE_IS_DIGIT(*p)) {
@@ -209,6 +251,15 @@ int bce_parse_double(const char *text, size_t length, double *out) {
                 scale--;
                 digits = 1;
             }
+        }
+        while (significant <= 11 && end - p >= 8) {
+            uint64_t v = load_le64(p);
+            if (!eight_digits(v)) break;
+            w = w * 100000000u + eight_digits_value(v);
+            significant += 8;
+            scale -= 8;
+            p += 8;
+            digits = 1;
         }
         while (p < end && BCE_IS_DIGIT(*p)) {
             unsigned d = (unsigned)(*p - '0');

@@ -42,18 +42,18 @@ static inline void bce_exact_add(bce_exact *sum, double value) {
     memcpy(&bits, &value, sizeof bits);
     unsigned exponent = (unsigned)(bits >> 52) & 0x7ffu;
     uint64_t mantissa = bits & ((UINT64_C(1) << 52) - 1);
-    if (exponent == 0x7ffu) {
-        sum->special += value;
-        return;
-    }
-    if (exponent != 0) { /* normal: value = (2^52 + mantissa) * 2^(exponent - 1) units */
+    if (exponent - 1u < 0x7feu) { /* normal: value = (2^52 + mantissa) * 2^(exponent - 1) units */
         mantissa |= UINT64_C(1) << 52;
         exponent -= 1;
+    } else if (exponent == 0x7ffu) {
+        sum->special += value;
+        return;
+    } else if (mantissa == 0) { /* zero; a subnormal is mantissa units */
+        return;
     }
-    if (mantissa == 0) return;
     unsigned index = exponent >> 5, shift = exponent & 31u;
     int64_t d0 = (int64_t)((mantissa << shift) & 0xffffffffu);
-    uint64_t rest = shift ? mantissa >> (32 - shift) : mantissa >> 32;
+    uint64_t rest = (mantissa >> 1) >> (31u - shift); /* mantissa >> (32 - shift), shift 0 too */
     int64_t d1 = (int64_t)(rest & 0xffffffffu);
     int64_t d2 = (int64_t)(rest >> 32);
     if (bits >> 63) {
