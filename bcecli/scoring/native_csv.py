@@ -28,7 +28,7 @@ from bcecli.io.reader_base import (
 from bcecli.scoring.batches import ChunkValidator
 from bcecli.scoring.inputs import OpenInput, close_iterator, column_types
 from bcecli.scoring.native_parts import MAX_BINS, MAX_BY, MAX_WORST, add_scanned
-from bcecli.scoring.passes import score_chunk
+from bcecli.scoring.passes import score_chunks
 from bcecli.scoring.settings import Settings
 
 
@@ -117,16 +117,18 @@ def score_text(
                     parser = text.block_parser(columns.needed, *column_types(columns))
                 table = parser.parse(block, rows_before)
                 rows = table.num_rows
-                for offset, piece in slice_rows(table, settings.chunk_size):
-                    chunk = Chunk(text.source.path, rows_before + offset + 1, piece, through)
-                    for ordered in validator.in_row_order([chunk]):
-                        outcome = score_chunk(
-                            ordered, validator=validator, ref=ref, settings=settings
-                        )
-                        if outcome.error is not None:
-                            raise outcome.error
-                        assert outcome.state is not None
-                        state.merge(outcome.state)
+                # In row order, on this thread: the rows before it are merged already.
+                score_chunks(
+                    (
+                        Chunk(text.source.path, rows_before + offset + 1, piece, through)
+                        for offset, piece in slice_rows(table, settings.chunk_size)
+                    ),
+                    state,
+                    validator=validator,
+                    ref=ref,
+                    settings=settings,
+                    workers=1,
+                )
             rows_before += rows
             if on_progress is not None:
                 on_progress(rows)
