@@ -6,18 +6,13 @@ numeric run never calls one. Type checkers see the real module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bcecli.core.lazy import lazy
 
 if TYPE_CHECKING:
     import pyarrow.compute as pc
 else:
-
-    class _LazyCompute:
-        def __getattr__(self, name: str) -> Any:
-            import pyarrow.compute
-
-            return getattr(pyarrow.compute, name)
-
-    pc = _LazyCompute()
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["pc"]
