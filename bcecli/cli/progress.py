@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 # file or a pipe, or --quiet, loads none of it.
 from bcecli.io.reader_base import BlockParser, DelimitedText, TextBlock, delimited_text
 from bcecli.io.readers import Chunk, Extent, Reader, measure
+from bcecli.scoring.inputs import close_iterator
 
 if TYPE_CHECKING:
     from rich.progress import Task
@@ -172,9 +173,7 @@ class _Watched:
         finally:
             # Closed here, with this generator, not by the garbage collector (see
             # bcecli.scoring.passes.score_chunks).
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            close_iterator(chunks)
 
     def delimited_text(self) -> DelimitedText | None:
         text = delimited_text(self._reader)
@@ -213,9 +212,7 @@ class _WatchedText:
                 self._progress.chunk_read(self._index, 0, block[1])
                 yield block
         finally:
-            close = getattr(blocks, "close", None)
-            if close is not None:
-                close()
+            close_iterator(blocks)
 
 
 def _display() -> Any:
