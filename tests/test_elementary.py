@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
-from decimal import Context, Decimal
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -19,38 +21,20 @@ NAMES = ("exp", "log", "log1p")
 EPS = 2.0**-52
 needs_kernel = pytest.mark.skipif(kernel is None, reason="the C kernel is not built")
 
-_50 = Context(prec=50)
-_EXACT = Context(prec=2200)  # 1 + x exactly, for any double x
-MAX_DOUBLE = Decimal(sys.float_info.max)
+
+def _checker() -> ModuleType:
+    """tools/check_elementary.py, the thorough run's script: its decimal oracle serves here."""
+    path = Path(__file__).resolve().parent.parent / "tools" / "check_elementary.py"
+    spec = importlib.util.spec_from_file_location("bce_tools_check_elementary", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def true_value(name: str, x: float) -> Decimal | None:
-    """The function at x to 50 digits; None where the result is not a finite number."""
-    if math.isnan(x) or math.isinf(x):
-        return None
-    d = Decimal(x)
-    if name == "exp":
-        return d.exp(_50) if -800.0 < x < 710.0 else None
-    if name == "log":
-        return d.ln(_50) if x > 0.0 else None
-    if x <= -1.0:
-        return None
-    if abs(x) < 1e-20:  # x - x^2/2 + x^3/3: the rest is far below 2^-53 relative
-        return _50.add(_50.subtract(d, _50.multiply(d, d) / 2), _50.power(d, 3) / 3)
-    return _EXACT.add(1, d).ln(_50)
-
-
-def faithful(result: float, true: Decimal) -> bool:
-    """result is one of the two doubles around true (inf above the largest double)."""
-    if math.isinf(result):
-        return result > 0 and true > MAX_DOUBLE
-    exact = Decimal(result)
-    if exact == true:
-        return True
-    neighbour = math.nextafter(result, math.inf if exact < true else -math.inf)
-    if math.isinf(neighbour):
-        return True
-    return (Decimal(neighbour) >= true) if exact < true else (Decimal(neighbour) <= true)
+_ORACLE = _checker()
+true_value = _ORACLE.true_value  # the function at x to 50 digits (None: not finite)
+faithful = _ORACLE.faithful  # the result is one of the two doubles around the true value
 
 
 def unfaithful(name: str, x: np.ndarray) -> list[float]:
