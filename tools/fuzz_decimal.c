@@ -16,44 +16,7 @@
 
 #include "bce_decimal.h"
 
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-
-/* 1 when [s, s+n) has the shape; *significant = digits from the first to the last
- * nonzero one of the mantissa. */
-static int shape(const unsigned char *s, size_t n, size_t *significant) {
-    size_t i = 0, mantissa_digits = 0, first = (size_t)-1, last = 0, position = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-    while (i < n && is_digit(s[i])) {
-        if (s[i] != '0') {
-            if (first == (size_t)-1) first = position;
-            last = position;
-        }
-        position++;
-        mantissa_digits++;
-        i++;
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        while (i < n && is_digit(s[i])) {
-            if (s[i] != '0') {
-                if (first == (size_t)-1) first = position;
-                last = position;
-            }
-            position++;
-            mantissa_digits++;
-            i++;
-        }
-    }
-    if (mantissa_digits == 0) return 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-        if (i == n || !is_digit(s[i])) return 0;
-        while (i < n && is_digit(s[i])) i++;
-    }
-    *significant = first == (size_t)-1 ? 0 : last - first + 1;
-    return i == n;
-}
+#include "fuzz_reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int initialised = 0;
@@ -67,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     double got = 0.0;
     int parsed = bce_parse_double((const char *)field, size, &got);
     size_t significant = 0;
-    int valid = shape(field, size, &significant);
+    int valid = number_shape((const char *)field, size, &significant);
     if (!valid) {
         if (parsed) {
             fprintf(stderr, "accepted a field outside the shape: %.*s\n", (int)size, field);
