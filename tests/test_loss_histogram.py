@@ -4,7 +4,9 @@ filled alike by numpy and the C kernel's fast paths, and merged like every other
 from __future__ import annotations
 
 import bisect
+import csv
 import importlib
+import io
 import json
 import math
 from decimal import Decimal, localcontext
@@ -302,3 +304,64 @@ def test_the_fast_paths_fill_the_state_the_general_path_does(
     assert calls and all(calls)  # the kernel scored every block
     assert fast == slow
     assert sum(slow["models"][0]["rows"]) == 3000
+
+
+# -- the report document --------------------------------------------------------------
+
+ARGS = [
+    ["-p", "prob", "-p", "other"],
+    ["-p", "prob", "-p", "other", "-w", "w", "--chunk-size", "333"],
+    ["--logit", "z"],
+    ["--logit", "z", "-w", "w", "--calibration", "5", "--worst", "3"],
+]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("args", ARGS, ids=["probs", "weighted", "logit", "logit-weighted"])
+def test_the_document_is_the_same_with_and_without_the_kernel(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str, args: list[str]
+) -> None:
+    from conftest import both
+
+    path = write_inputs(tmp_path)[kind]
+    fast, slow = both(bce, monkeypatch, "score", path, *args, "--format", "json")
+    assert fast.exit_code == slow.exit_code == 0, slow.stderr
+    assert fast.stdout == slow.stdout
+    document = fast.json()  # validated against the shipped schema
+    histograms = document["loss_histogram"]
+    assert [entry["column"] for entry in histograms] == [
+        model["column"] for model in document["models"]
+    ]
+    for entry in histograms:
+        assert entry["edges"] == list(EDGES)
+        assert len(entry["rows"]) == len(entry["weight"]) == BINS
+        assert sum(entry["rows"]) == document["metrics"]["rows"] == 3000
+        assert math.isclose(sum(entry["weight"]), document["metrics"]["weight_sum"])
+
+
+def test_the_document_bins_against_the_oracle(bce: Any, tmp_path: Path) -> None:
+    """Rows and weights per bin from the per-row losses bce rows writes, by bisect and
+    Fraction: the report's weights are the exact sums rounded once."""
+    path = write_inputs(tmp_path, n=500)["csv"]
+    run = bce("score", path, "-p", "prob", "-w", "w", "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    entry = run.json()["loss_histogram"][0]
+    rows_run = bce("rows", path, "-p", "prob", "-w", "w", "--output-format", "csv")
+    assert rows_run.exit_code == 0, rows_run.stderr
+    written = list(csv.DictReader(io.StringIO(rows_run.stdout)))
+    assert len(written) == 500
+    losses = [float(row["log_loss"]) for row in written]
+    weights = [float(row["w"]) for row in written]
+    expected = oracle([losses], weights)[0]
+    assert entry["rows"] == expected["rows"]
+    assert entry["weight"] == [float(total) for total in expected["weight"]]
+
+
+def test_every_bin_is_listed_empty_ones_too(bce: Any) -> None:
+    from conftest import SAMPLE
+
+    run = bce("score", SAMPLE / "preds.csv", "--format", "json")
+    document = run.json()
+    entry = document["loss_histogram"][0]
+    assert entry["column"] == "prob" and entry["rows"][0] == entry["rows"][-1] == 0
+    assert entry["weight"][0] == 0.0
