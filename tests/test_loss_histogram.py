@@ -128,6 +128,16 @@ def test_any_loss_falls_where_bisect_puts_it(loss: float) -> None:
     assert bin_of(loss) == oracle_bin(loss) == int(bin_ids(np.array([loss]))[0])
 
 
+@pytest.mark.skipif(kernel is None, reason="the C kernel is not built")
+@settings(deadline=None)
+@given(st.lists(st.floats(min_value=0.0), max_size=50))
+def test_the_kernel_bins_every_loss_as_bisect_does(losses: list[float]) -> None:
+    assert kernel is not None
+    values = awkward_losses() + losses
+    by_kernel = kernel.hist_bins(EDGES_BUFFER, np.array(values))
+    assert by_kernel == [oracle_bin(value) for value in values]
+
+
 # -- the accumulator ------------------------------------------------------------------
 
 LOSSES = st.one_of(

@@ -607,6 +607,35 @@ static PyObject *py_exact_sum_repeated(PyObject *self, PyObject *args) {
     return bce_exact_to_python(&sum);
 }
 
+/* For tests: each loss's loss histogram bin over `edges`, as the fast paths find it. */
+static PyObject *py_hist_bins(PyObject *self, PyObject *args) {
+    PyObject *edges_object, *losses_object;
+    if (!PyArg_ParseTuple(args, "OO", &edges_object, &losses_object)) return NULL;
+    Py_buffer edges_view, losses_view;
+    int held = 0, n_edges;
+    const double *edges;
+    if (hist_edges(edges_object, &edges_view, &held, &edges, &n_edges) < 0 || edges == NULL) {
+        if (held) PyBuffer_Release(&edges_view);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hist_bins: edges expected");
+        return NULL;
+    }
+    if (get_doubles(losses_object, &losses_view, 0) < 0) {
+        PyBuffer_Release(&edges_view);
+        return NULL;
+    }
+    Py_ssize_t n = losses_view.len / (Py_ssize_t)sizeof(double);
+    const double *losses = (const double *)losses_view.buf;
+    PyObject *bins = PyList_New(n);
+    for (Py_ssize_t i = 0; bins != NULL && i < n; i++) {
+        PyObject *bin = PyLong_FromLong(bce_hist_bin(edges, n_edges, losses[i]));
+        if (bin == NULL) Py_CLEAR(bins);
+        else PyList_SET_ITEM(bins, i, bin);
+    }
+    PyBuffer_Release(&losses_view);
+    PyBuffer_Release(&edges_view);
+    return bins;
+}
+
 /* -- the Parquet fast path: Arrow columns scored in place --------------------------- */
 
 /* (type code, buffer, offset): one Arrow column's value buffer, held in `view`, with
@@ -757,6 +786,8 @@ static PyMethodDef methods[] = {
      "exact_sum(float64 buffer) -> (units, special): the exact sum, as ExactSum's state."},
     {"exact_sum_repeated", py_exact_sum_repeated, METH_VARARGS,
      "exact_sum_repeated(value, count) -> (units, special): value added count times."},
+    {"hist_bins", py_hist_bins, METH_VARARGS,
+     "hist_bins(edges, losses) -> [bin]: each loss's loss histogram bin (for tests)."},
     {"elementary", py_elementary, METH_VARARGS,
      "elementary(name, source, target): target[i] = bce's exp, log or log1p of source[i]."},
     {"parse_double", py_parse_double, METH_O,
