@@ -243,6 +243,26 @@ def test_the_kernel_bins_losses_next_to_the_edges_as_numpy_does() -> None:
 
 
 @needs_kernel
+@pytest.mark.parametrize(
+    "edges",
+    [
+        [-1.0, 0.0, 0.5, 1.0],  # not all positive: searched every time
+        [1.0 + i / 1000 for i in range(1000)],  # many edges to a bucket
+        [1e-300, 1.0, 1e300],  # more buckets than the table holds
+        [0.25],
+    ],
+    ids=["signed", "dense", "wide", "one"],
+)
+def test_the_kernel_bins_over_other_edges_as_bisect_does(edges: list[float]) -> None:
+    assert kernel is not None
+    values = [-1.0, -0.0, 0.0, 0.25, 1.0, 1.5, 2.0, 1e300, math.inf, math.nan]
+    values += [math.nextafter(edge, direction) for edge in edges for direction in (0.0, 9.0)]
+    values += edges + [float(x) for x in np.linspace(-2.0, 3.0, 501)]
+    expected = [len(edges) if math.isnan(v) else bisect.bisect_right(edges, v) for v in values]
+    assert kernel.hist_bins(np.array(edges), np.array(values)) == expected
+
+
+@needs_kernel
 def test_the_kernel_refuses_edges_out_of_order() -> None:
     assert kernel is not None
     bad = np.array([1.0, 0.5]).tobytes()
