@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final, TypedDict
 
-from bcecli.core.entries import CalibrationBin, PairedDiff, WorstEntry
+from bcecli.core.entries import CalibrationBin, LossHistogram, PairedDiff, WorstEntry
 from bcecli.core.metrics import METRIC_KEYS, Metrics
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "GroupEntry",
     "GroupKey",
     "InputEntry",
+    "LossHistogram",
     "Metrics",
     "ModelEntry",
     "PairedDiff",
@@ -35,7 +36,7 @@ __all__ = [
     "WorstEntry",
 ]
 
-# Schema history: 1 — first version.
+# Schema history: 1 — first version; loss_histogram added (an added key breaks no reader).
 SCHEMA: Final = "bce.report/1"
 
 # A group's values of the --by columns, by column name: any scalar a column holds
@@ -103,5 +104,6 @@ class Document(TypedDict):
     models: list[ModelEntry]
     groups: list[GroupEntry]
     calibration: list[CalibrationBin]
+    loss_histogram: list[LossHistogram]  # one per prediction column, in models' order
     worst: list[WorstEntry]
     gate: Gate | None

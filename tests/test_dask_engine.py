@@ -60,6 +60,8 @@ def test_parquet_row_groups_match_the_local_engine(bce: Any, scheduler: str) -> 
     assert pq.ParquetFile(SAMPLE / "preds.parquet").num_row_groups > 1
     document = assert_same(bce, scheduler, SAMPLE / "preds.parquet").json()
     assert document["inputs"][0]["rows"] == 10_000
+    # The loss histogram's partial states merged on the client: the same bins.
+    assert sum(document["loss_histogram"][0]["rows"]) == 10_000
 
 
 def test_many_csv_files_match_the_local_engine(

@@ -21,6 +21,7 @@ from bcecli.document import (
     Gate,
     GroupEntry,
     InputEntry,
+    LossHistogram,
     Metrics,
     ModelEntry,
     PairedDiff,
@@ -70,6 +71,7 @@ def test_schema_objects_are_the_typeddicts(schema: dict[str, Any]) -> None:
         "settings": (properties["settings"], SettingsEntry),
         "groups": (properties["groups"]["items"], GroupEntry),
         "calibration": (properties["calibration"]["items"], CalibrationBin),
+        "loss_histogram": (properties["loss_histogram"]["items"], LossHistogram),
         "worst": (properties["worst"]["items"], WorstEntry),
         "gate": (gate, Gate),
         "model": (defs["model"], ModelEntry),
@@ -99,6 +101,7 @@ def test_a_full_report_has_the_typed_keys_in_order(bce: Any) -> None:
     ]
     pairs += [(entry, InputEntry) for entry in document["inputs"]]
     pairs += [(entry, CalibrationBin) for entry in document["calibration"]]
+    pairs += [(entry, LossHistogram) for entry in document["loss_histogram"]]
     pairs += [(entry, WorstEntry) for entry in document["worst"]]
     pairs += [(check, Check) for check in document["gate"]["checks"]]
     for group in document["groups"]:

@@ -75,6 +75,7 @@ def document(
             for value, cols in (groups or {}).items()
         ],
         "calibration": [],
+        "loss_histogram": [],
         "worst": [],
         "gate": None,
     }

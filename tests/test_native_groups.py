@@ -181,7 +181,8 @@ def test_the_kernel_returns_keys_bins_and_block_rows() -> None:
     assert kernel is not None
     block = b"1,0.25,a\n\n0,0.75,\n1,0.5,a\n0,1,b c\n"
     result = kernel.scan_csv(block, ord(","), 3, 0, [1], -1, False, 1e-15, [2], 4, 2)
-    rows, groups, keys, bins, worst = result
+    rows, groups, keys, bins, worst, histogram = result
+    assert histogram is None  # no edges handed in
     assert rows == 4
     assert keys == [("a",), (None,), ("b c",)]
     assert [group[0] for group in groups] == [2, 1, 1]

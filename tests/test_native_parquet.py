@@ -279,9 +279,9 @@ def test_slices_and_chunked_columns_score_as_whole_arrays(
     )
     expected = _general_sums(table, monkeypatch)
     for each in (table, chunked):
-        sums = arrow_sums(each, COLUMNS, Settings())
-        assert sums is not None
-        assert sums.to_state() == expected
+        scored = arrow_sums(each, COLUMNS, Settings())
+        assert scored is not None
+        assert scored[0].to_state() == expected
 
 
 def test_the_kernel_declines_what_it_does_not_read() -> None:

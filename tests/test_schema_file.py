@@ -98,6 +98,15 @@ EXAMPLE: dict[str, Any] = {
             "observed_rate": None,
         },
     ],
+    "loss_histogram": [
+        {
+            "column": column,
+            "edges": [1e-6, 0.01, 1.0, 100.0],
+            "rows": [0, 4000, 5000, 1000, 0],
+            "weight": [0.0, 4000.0, 5000.0, 1000.0, 0.0],
+        }
+        for column in ("prob", "model_b")
+    ],
     "worst": [
         {
             "path": "sample_data/preds.csv",
@@ -239,6 +248,10 @@ def _set(value: Any, *path: Any) -> Callable[[dict[str, Any]], None]:
 MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "missing top-level key": _drop("calibration"),
     "missing metrics key": _drop("metrics", "ece"),
+    "missing loss histogram": _drop("loss_histogram"),
+    "missing histogram weights": _drop("loss_histogram", 0, "weight"),
+    "negative histogram rows": _set([0, -1, 0, 0, 0], "loss_histogram", 0, "rows"),
+    "zero histogram edge": _set([0.0, 1.0], "loss_histogram", 1, "edges"),
     "missing group models": _drop("groups", 0, "models"),
     "missing check key": _drop("gate", "checks", 0, "delta"),
     "extra top-level key": _set(1, "extra"),

@@ -31,6 +31,7 @@ KERNEL_TESTS = (
     "tests/test_elementary.py",
     "tests/test_decimal_parse.py",
     "tests/test_scan_fuzz.py",
+    "tests/test_loss_histogram.py",
 )
 # The core's tests, run once more with BCE_NATIVE=0: the pure-Python path alone.
 CORE_TESTS = (
@@ -43,6 +44,7 @@ CORE_TESTS = (
     "tests/test_golden.py",
     "tests/test_invalid_rows.py",
     "tests/test_label_rule.py",
+    "tests/test_loss_histogram.py",
 )
 
 

@@ -86,7 +86,7 @@ static int read_doubles(const bce_arrow_column *column, int64_t start, int count
 
 static int score_blocks(const bce_arrow_column *label, const bce_arrow_column *predictions,
                         int n_models, const bce_arrow_column *weight, int64_t rows, int logit,
-                        double eps, bce_sums *acc, double *values) {
+                        double eps, bce_sums *acc, bce_hist *hist, double *values) {
     uint8_t y[BLOCK];
     double w[BLOCK];
     for (int64_t start = 0; start < rows; start += BLOCK) {
@@ -124,6 +124,7 @@ static int score_blocks(const bce_arrow_column *label, const bce_arrow_column *p
                 }
             }
             bce_sums_add_row(acc, 0, y[i], p, loss, weight ? w[i] : 1.0, logit ? NULL : clipped);
+            bce_hist_add_row(hist, loss, weight ? w[i] : 1.0);
         }
     }
     return 1;
@@ -131,12 +132,12 @@ static int score_blocks(const bce_arrow_column *label, const bce_arrow_column *p
 
 int bce_arrow_score(const bce_arrow_column *label, const bce_arrow_column *predictions,
                     int n_models, const bce_arrow_column *weight, int64_t rows, int logit,
-                    double eps, bce_sums *acc) {
+                    double eps, bce_sums *acc, bce_hist *hist) {
     if (n_models < 1 || n_models > BCE_ARROW_MAX_MODELS) return 0;
     /* Each model's values of a block, on the heap: a thread's stack may be small. */
     double *values = malloc((size_t)n_models * BLOCK * sizeof *values);
     if (values == NULL) return -1;
-    int scored = score_blocks(label, predictions, n_models, weight, rows, logit, eps, acc, values);
+    int scored = score_blocks(label, predictions, n_models, weight, rows, logit, eps, acc, hist, values);
     free(values);
     return scored;
 }

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "bce_hist.h"
 #include "bce_sums.h"
 
 #define BCE_ARROW_MAX_MODELS 64
@@ -33,7 +34,8 @@ typedef struct {
 /* The bytes of one value of `type`, 0 for a code this does not read. */
 int bce_arrow_item_size(int type);
 
-/* Score `rows` rows into `acc` (one group; weighted if `weight` is not NULL): labels
+/* Score `rows` rows into `acc` (one group; weighted if `weight` is not NULL) and `hist`
+ * (the loss histogram, of the same weighting; its edges NULL for none): labels
  * exactly 0 or 1 (the 0/1 rule), probabilities in [0, 1] (finite logits with `logit`),
  * weights finite and >= 0. Returns 1 when every row is valid; 0 as soon as one is not
  * (or a type is not read), the sums then partial: the caller discards them and scores
@@ -41,6 +43,6 @@ int bce_arrow_item_size(int type);
  * Predictions and weights must be float32 or float64. */
 int bce_arrow_score(const bce_arrow_column *label, const bce_arrow_column *predictions,
                     int n_models, const bce_arrow_column *weight, int64_t rows, int logit,
-                    double eps, bce_sums *acc);
+                    double eps, bce_sums *acc, bce_hist *hist);
 
 #endif

@@ -80,6 +80,9 @@ int bce_scan_result_init(bce_scan_result *result, const bce_scan_config *config)
         result->worst = malloc((size_t)config->worst * sizeof *result->worst);
         if (!result->worst) goto fail;
     }
+    if (bce_hist_init(&result->hist, config->hist_edges, config->hist_n_edges, config->n_models,
+                      config->weight >= 0) < 0)
+        goto fail;
     return 0;
 fail:
     bce_scan_result_free(result);
@@ -98,6 +101,7 @@ void bce_scan_result_free(bce_scan_result *result) {
     free(result->bin_prob);
     free(result->bin_positives);
     free(result->worst);
+    bce_hist_free(&result->hist);
     memset(result, 0, sizeof *result);
 }
 
@@ -352,6 +356,7 @@ int bce_scan_block(const bce_scan_config *config, const char *text, size_t lengt
             }
         }
         bce_sums_add_row(&result->sums, group, label, p, loss, weight, logit ? NULL : clipped);
+        bce_hist_add_row(&result->hist, loss, weight);
         if (config->bins) {
             int bin = calibration_bin(config->edges, config->bins, p[0]);
             result->bin_rows[bin] += 1;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bce_exact.h"
+#include "bce_hist.h"
 #include "bce_sums.h"
 
 #define BCE_SCAN_MAX_MODELS 64
@@ -29,6 +30,8 @@ typedef struct {
     int bins;                  /* --calibration N, 0 for none */
     const double *edges;       /* bins + 1 edges, edges[i] = i / bins */
     int worst;                 /* --worst K, 0 for none */
+    const double *hist_edges;  /* the loss histogram's edges, NULL for none */
+    int hist_n_edges;
 } bce_scan_config;
 
 /* One of a block's worst rows by the first column's loss; `row` counts the block's rows
@@ -59,6 +62,8 @@ typedef struct {
     /* --worst: a heap of up to K rows, the one to drop first at the top. */
     bce_scan_worst *worst;
     int n_worst;
+    /* The loss histogram of every column (see bce_hist.h). */
+    bce_hist hist;
 } bce_scan_result;
 
 /* Allocate an empty result for `config`; 0 on success, -1 when memory is short. */

@@ -13,6 +13,7 @@
 #include "bce_arrow.h"
 #include "bce_decimal.h"
 #include "bce_exact.h"
+#include "bce_hist.h"
 #include "bce_loss.h"
 #include "bce_math.h"
 #include "bce_scan.h"
@@ -421,14 +422,70 @@ static PyObject *worst_to_python(const bce_scan_result *result) {
     return rows;
 }
 
+/* The loss histogram's edges: None for none, else a buffer of ascending float64 values,
+ * held in `view` (*held set) until the scan is done. 0 on success; -1 with an exception. */
+static int hist_edges(PyObject *object, Py_buffer *view, int *held, const double **edges,
+                      int *n_edges) {
+    *edges = NULL;
+    *n_edges = 0;
+    if (object == NULL || object == Py_None) return 0;
+    if (get_doubles(object, view, 0) < 0) return -1;
+    *held = 1;
+    Py_ssize_t n = view->len / (Py_ssize_t)sizeof(double);
+    const double *values = (const double *)view->buf;
+    int ok = n >= 1 && n <= BCE_HIST_MAX_EDGES;
+    for (Py_ssize_t i = 1; i < n && ok; i++) ok = values[i - 1] < values[i];
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "loss histogram: 1 to 1024 ascending edges expected");
+        return -1;
+    }
+    *edges = values;
+    *n_edges = (int)n;
+    return 0;
+}
+
+/* The histogram: per model (rows per bin, exact weight per bin as ExactSum states or
+ * None unweighted: the weights are the rows); None when none was kept. */
+static PyObject *hist_to_python(bce_hist *hist) {
+    if (hist->edges == NULL) Py_RETURN_NONE;
+    int bins = bce_hist_bins(hist);
+    PyObject *models = PyList_New(hist->n_models);
+    if (models == NULL) return NULL;
+    for (int m = 0; m < hist->n_models; m++) {
+        PyObject *rows = count_list(hist->rows + (size_t)m * (size_t)bins, bins);
+        if (rows == NULL) {
+            Py_DECREF(models);
+            return NULL;
+        }
+        PyObject *weight = Py_None;
+        Py_INCREF(weight);
+        if (hist->weighted) {
+            Py_DECREF(weight);
+            weight = exact_list(hist->weight + (size_t)m * (size_t)bins, bins);
+            if (weight == NULL) {
+                Py_DECREF(rows);
+                Py_DECREF(models);
+                return NULL;
+            }
+        }
+        PyObject *entry = Py_BuildValue("(NN)", rows, weight); /* consumes both */
+        if (entry == NULL) {
+            Py_DECREF(models);
+            return NULL;
+        }
+        PyList_SET_ITEM(models, m, entry);
+    }
+    return models;
+}
+
 static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
-    PyObject *block_object, *predictions, *by_object = NULL;
+    PyObject *block_object, *predictions, *by_object = NULL, *edges_object = NULL;
     bce_scan_config config;
     memset(&config, 0, sizeof config);
     int delimiter;
-    if (!PyArg_ParseTuple(args, "OiiiOipd|Oii", &block_object, &delimiter, &config.n_fields,
+    if (!PyArg_ParseTuple(args, "OiiiOipd|OiiO", &block_object, &delimiter, &config.n_fields,
                           &config.label, &predictions, &config.weight, &config.logit, &config.eps,
-                          &by_object, &config.bins, &config.worst))
+                          &by_object, &config.bins, &config.worst, &edges_object))
         return NULL;
     if (delimiter < 1 || delimiter > 127) {
         PyErr_SetString(PyExc_ValueError, "scan_csv: the delimiter must be one ASCII byte");
@@ -467,10 +524,20 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "scan_csv: a field index is out of range");
         return NULL;
     }
+    Py_buffer edges_view;
+    int edges_held = 0;
+    if (hist_edges(edges_object, &edges_view, &edges_held, &config.hist_edges,
+                   &config.hist_n_edges) < 0) {
+        if (edges_held) PyBuffer_Release(&edges_view);
+        return NULL;
+    }
     double *edges = NULL;
     if (config.bins) {
         edges = malloc(((size_t)config.bins + 1) * sizeof *edges);
-        if (edges == NULL) return PyErr_NoMemory();
+        if (edges == NULL) {
+            if (edges_held) PyBuffer_Release(&edges_view);
+            return PyErr_NoMemory();
+        }
         /* np.arange(bins + 1) / bins: each i / bins rounded once. */
         for (int i = 0; i <= config.bins; i++) edges[i] = (double)i / (double)config.bins;
         config.edges = edges;
@@ -478,12 +545,14 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
     Py_buffer view;
     if (PyObject_GetBuffer(block_object, &view, PyBUF_SIMPLE) < 0) {
         free(edges);
+        if (edges_held) PyBuffer_Release(&edges_view);
         return NULL;
     }
     bce_scan_result found;
     if (bce_scan_result_init(&found, &config) < 0) {
         PyBuffer_Release(&view);
         free(edges);
+        if (edges_held) PyBuffer_Release(&edges_view);
         return PyErr_NoMemory();
     }
     int scanned;
@@ -501,22 +570,26 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
     } else {
         found.sums.n_groups = found.n_groups; /* the rest is spare capacity */
         PyObject *groups = bce_sums_to_python(&found.sums);
-        PyObject *keys = NULL, *bins = NULL, *worst = NULL;
+        PyObject *keys = NULL, *bins = NULL, *worst = NULL, *hist = NULL;
         int ok = groups != NULL;
         if (ok && config.n_by) ok = (keys = keys_to_python(&found, config.n_by)) != NULL;
         if (ok && config.bins) ok = (bins = bins_to_python(&found, config.bins)) != NULL;
         if (ok && config.worst) ok = (worst = worst_to_python(&found)) != NULL;
+        if (ok) ok = (hist = hist_to_python(&found.hist)) != NULL;
         if (ok) {
-            result = Py_BuildValue("(LNOOO)", (long long)found.rows, groups, keys ? keys : Py_None,
-                                   bins ? bins : Py_None, worst ? worst : Py_None);
+            result = Py_BuildValue("(LNOOOO)", (long long)found.rows, groups,
+                                   keys ? keys : Py_None, bins ? bins : Py_None,
+                                   worst ? worst : Py_None, hist);
             groups = NULL;
         }
         Py_XDECREF(groups);
         Py_XDECREF(keys);
         Py_XDECREF(bins);
         Py_XDECREF(worst);
+        Py_XDECREF(hist);
     }
     bce_scan_result_free(&found);
+    if (edges_held) PyBuffer_Release(&edges_view);
     return result;
 }
 
@@ -532,6 +605,44 @@ static PyObject *py_exact_sum_repeated(PyObject *self, PyObject *args) {
     for (long long i = 0; i < count; i++) bce_exact_add(&sum, value);
     Py_END_ALLOW_THREADS
     return bce_exact_to_python(&sum);
+}
+
+/* For tests: each loss's loss histogram bin over `edges`, as the fast paths find it. */
+static PyObject *py_hist_bins(PyObject *self, PyObject *args) {
+    PyObject *edges_object, *losses_object;
+    if (!PyArg_ParseTuple(args, "OO", &edges_object, &losses_object)) return NULL;
+    Py_buffer edges_view, losses_view;
+    int held = 0, n_edges;
+    const double *edges;
+    if (hist_edges(edges_object, &edges_view, &held, &edges, &n_edges) < 0 || edges == NULL) {
+        if (held) PyBuffer_Release(&edges_view);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "hist_bins: edges expected");
+        return NULL;
+    }
+    if (get_doubles(losses_object, &losses_view, 0) < 0) {
+        PyBuffer_Release(&edges_view);
+        return NULL;
+    }
+    Py_ssize_t n = losses_view.len / (Py_ssize_t)sizeof(double);
+    const double *losses = (const double *)losses_view.buf;
+    bce_hist hist;
+    if (bce_hist_init(&hist, edges, n_edges, 1, 0) < 0) {
+        PyBuffer_Release(&losses_view);
+        PyBuffer_Release(&edges_view);
+        return PyErr_NoMemory();
+    }
+    PyObject *bins = PyList_New(n);
+    for (Py_ssize_t i = 0; bins != NULL && i < n; i++) {
+        int found = bce_hist_find(&hist, losses[i]);
+        if (found != bce_hist_bin(edges, n_edges, losses[i])) found = -1; /* never: a test sees */
+        PyObject *bin = PyLong_FromLong(found);
+        if (bin == NULL) Py_CLEAR(bins);
+        else PyList_SET_ITEM(bins, i, bin);
+    }
+    bce_hist_free(&hist);
+    PyBuffer_Release(&losses_view);
+    PyBuffer_Release(&edges_view);
+    return bins;
 }
 
 /* -- the Parquet fast path: Arrow columns scored in place --------------------------- */
@@ -561,15 +672,25 @@ static int arrow_column(PyObject *spec, Py_ssize_t rows, bce_arrow_column *colum
 }
 
 static PyObject *py_arrow_sums(PyObject *self, PyObject *args) {
-    PyObject *label_spec, *predictions, *weight_spec;
+    PyObject *label_spec, *predictions, *weight_spec, *edges_object = NULL;
     Py_ssize_t rows;
     int logit;
     double eps;
-    if (!PyArg_ParseTuple(args, "OOOnpd", &label_spec, &predictions, &weight_spec, &rows, &logit,
-                          &eps))
+    if (!PyArg_ParseTuple(args, "OOOnpd|O", &label_spec, &predictions, &weight_spec, &rows, &logit,
+                          &eps, &edges_object))
         return NULL;
+    Py_buffer edges_view;
+    int edges_held = 0, n_edges;
+    const double *edges;
+    if (hist_edges(edges_object, &edges_view, &edges_held, &edges, &n_edges) < 0) {
+        if (edges_held) PyBuffer_Release(&edges_view);
+        return NULL;
+    }
     PyObject *specs = PySequence_Fast(predictions, "predictions must be a sequence");
-    if (specs == NULL) return NULL;
+    if (specs == NULL) {
+        if (edges_held) PyBuffer_Release(&edges_view);
+        return NULL;
+    }
     Py_ssize_t n_models = PySequence_Fast_GET_SIZE(specs);
     Py_buffer views[BCE_ARROW_MAX_MODELS + 2];
     int held = 0;
@@ -591,10 +712,16 @@ static PyObject *py_arrow_sums(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    bce_hist hist;
+    if (bce_hist_init(&hist, edges, n_edges, (int)n_models, weighted) < 0) {
+        bce_sums_free(&acc);
+        PyErr_NoMemory();
+        goto done;
+    }
     int scored;
     Py_BEGIN_ALLOW_THREADS
     scored = bce_arrow_score(&label, columns, (int)n_models, weighted ? &weight : NULL,
-                             (int64_t)rows, logit, eps, &acc);
+                             (int64_t)rows, logit, eps, &acc, &hist);
     Py_END_ALLOW_THREADS
     if (scored < 0) {
         PyErr_NoMemory();
@@ -602,11 +729,16 @@ static PyObject *py_arrow_sums(PyObject *self, PyObject *args) {
         result = Py_None;
         Py_INCREF(result);
     } else {
-        result = bce_sums_to_python(&acc);
+        PyObject *groups = bce_sums_to_python(&acc);
+        PyObject *bins = groups ? hist_to_python(&hist) : NULL;
+        if (bins != NULL) result = Py_BuildValue("(NN)", groups, bins);
+        else Py_XDECREF(groups);
     }
+    bce_hist_free(&hist);
     bce_sums_free(&acc);
 done:
     for (int i = 0; i < held; i++) PyBuffer_Release(&views[i]);
+    if (edges_held) PyBuffer_Release(&edges_view);
     Py_DECREF(specs);
     return result;
 }
@@ -663,6 +795,8 @@ static PyMethodDef methods[] = {
      "exact_sum(float64 buffer) -> (units, special): the exact sum, as ExactSum's state."},
     {"exact_sum_repeated", py_exact_sum_repeated, METH_VARARGS,
      "exact_sum_repeated(value, count) -> (units, special): value added count times."},
+    {"hist_bins", py_hist_bins, METH_VARARGS,
+     "hist_bins(edges, losses) -> [bin]: each loss's loss histogram bin (for tests)."},
     {"elementary", py_elementary, METH_VARARGS,
      "elementary(name, source, target): target[i] = bce's exp, log or log1p of source[i]."},
     {"parse_double", py_parse_double, METH_O,
@@ -673,13 +807,14 @@ static PyMethodDef methods[] = {
      "group_sums(labels, probs, losses, weight, group_ids, n_groups, logit, eps) -> per group."},
     {"scan_csv", py_scan_csv, METH_VARARGS,
      "scan_csv(block, delimiter, n_fields, label, predictions, weight, logit, eps,\n"
-     "         by=(), bins=0, worst=0)\n"
-     "-> (rows, [group], keys, bins, worst) | None: a block of CSV lines scored in one\n"
-     "pass, or None where a line needs the general parser."},
+     "         by=(), bins=0, worst=0, hist_edges=None)\n"
+     "-> (rows, [group], keys, bins, worst, histogram) | None: a block of CSV lines scored\n"
+     "in one pass, or None where a line needs the general parser."},
     {"arrow_sums", py_arrow_sums, METH_VARARGS,
-     "arrow_sums(label, predictions, weight, rows, logit, eps) -> [group] | None: Arrow\n"
-     "columns, each (type code, values buffer, offset), scored in place under the 0/1 rule,\n"
-     "or None where a row needs the general path (weight None: unweighted)."},
+     "arrow_sums(label, predictions, weight, rows, logit, eps, hist_edges=None)\n"
+     "-> ([group], histogram) | None: Arrow columns, each (type code, values buffer,\n"
+     "offset), scored in place under the 0/1 rule, or None where a row needs the general\n"
+     "path (weight None: unweighted)."},
     {NULL, NULL, 0, NULL},
 };
 

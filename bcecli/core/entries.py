@@ -1,6 +1,6 @@
-"""The entries core's numbers leave in: the paired difference, calibration bin and worst
-row objects of the report document (``bce.report/1``), typed once (the metrics object
-is typed beside its formulas, in bcecli.core.metrics).
+"""The entries core's numbers leave in: the paired difference, calibration bin, loss
+histogram and worst row objects of the report document (``bce.report/1``), typed once
+(the metrics object is typed beside its formulas, in bcecli.core.metrics).
 
 Standard library only, so the document types (bcecli.document) and the gate can name
 them without importing numpy. Key order is the JSON document's key order: a TypedDict
@@ -26,6 +26,16 @@ class CalibrationBin(TypedDict):
     weight: float
     mean_prob: float | None
     observed_rate: float | None
+
+
+class LossHistogram(TypedDict):
+    """One column's per-row losses in fixed log-spaced bins: ``rows`` and ``weight`` hold
+    one more entry than ``edges``, the first bin [0, edges[0]), the last [edges[-1], inf)."""
+
+    column: str
+    edges: list[float]
+    rows: list[int]
+    weight: list[float]
 
 
 class WorstEntry(TypedDict):

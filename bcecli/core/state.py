@@ -16,6 +16,7 @@ from bcecli.core.batch import Accumulator, Batch, GroupKey, InputRef, StateConfi
 from bcecli.core.calibration import CalibrationSums
 from bcecli.core.groups import GroupedSums
 from bcecli.core.inputs import InputCounts, InputStats
+from bcecli.core.loss_histogram import LossHistogramSums
 from bcecli.core.population import PopulationSums
 from bcecli.core.worst import WorstRows
 
@@ -24,11 +25,12 @@ ACCUMULATORS: tuple[type[Accumulator], ...] = (
     PopulationSums,
     GroupedSums,
     CalibrationSums,
+    LossHistogramSums,
     WorstRows,
     InputCounts,
 )
 
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: the loss histogram
 
 A = TypeVar("A", bound=Accumulator)
 
@@ -56,11 +58,13 @@ class ScoreState:
         for part in self.parts.values():
             part.update(batch)
 
-    def add_sums(self, ref: InputRef, sums: GroupSums) -> None:
+    def add_sums(self, ref: InputRef, sums: GroupSums, histogram: LossHistogramSums) -> None:
         """Add rows of ``ref`` scored straight into exact sums (the C kernel's fast path):
-        the population's sums and the counts. What the state's other accumulators keep of
-        those rows (groups, bins, worst rows) the caller adds through their own methods."""
+        the population's sums, their loss histogram and the counts. What the state's other
+        accumulators keep of those rows (groups, bins, worst rows) the caller adds through
+        their own methods."""
         self._part(PopulationSums).sums.merge(sums)
+        self._part(LossHistogramSums).merge(histogram)
         self._part(InputCounts).count(ref, sums.rows, 0)
 
     def merge(self, other: ScoreState) -> None:
@@ -126,6 +130,10 @@ class ScoreState:
     @property
     def calibration(self) -> CalibrationSums | None:
         return self._optional(CalibrationSums)
+
+    @property
+    def loss_histogram(self) -> LossHistogramSums:
+        return self._part(LossHistogramSums)
 
     @property
     def worst(self) -> WorstRows | None:

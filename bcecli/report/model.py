@@ -19,6 +19,7 @@ from bcecli.document import (
     Gate,
     GroupEntry,
     InputEntry,
+    LossHistogram,
     Metrics,
     ModelEntry,
     SettingsEntry,
@@ -41,6 +42,7 @@ class Report:
     models: list[ModelEntry]
     groups: list[GroupEntry] = field(default_factory=list)
     calibration: list[CalibrationBin] = field(default_factory=list)
+    loss_histogram: list[LossHistogram] = field(default_factory=list)
     worst: list[WorstEntry] = field(default_factory=list)
     gate: Gate | None = None
 
@@ -68,6 +70,7 @@ class Report:
             "models": self.models,
             "groups": self.groups,
             "calibration": self.calibration,
+            "loss_histogram": self.loss_histogram,
             "worst": self.worst,
             "gate": self.gate,
         }
@@ -141,6 +144,7 @@ def build_report(result: ScoreResult) -> Report:
         models=models,
         groups=groups,
         calibration=calibration,
+        loss_histogram=state.loss_histogram.table(list(columns.predictions)),
         worst=worst,
     )
 

@@ -4,7 +4,8 @@ Each row group is decoded by pyarrow on its own worker thread (Arrow's own threa
 off: one row group per core costs less than every core on every row group), in
 chunks of at most ``--chunk-size`` rows, and each chunk's label, prediction and weight
 columns are scored by the kernel on the Arrow buffers in place: validated, their losses
-computed and every sum of the report added exactly, with no numpy copy. What is held
+computed and every sum of the report (and the loss histogram) added exactly, with no
+numpy copy. What is held
 at once is a few chunks, however many row groups there are.
 
 A chunk the kernel declines (a missing or invalid value, a type it does not read, a
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from bcecli._native import kernel
 from bcecli.core.accumulate import GroupSums, sums_from_kernel
+from bcecli.core.loss_histogram import EDGES_BUFFER, LossHistogramSums
 from bcecli.core.state import ScoreState
 from bcecli.io.columns import Columns
 from bcecli.io.convert import BOOLEANS
@@ -108,18 +110,25 @@ def _column(table: pa.Table, name: str) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
-def arrow_sums(table: pa.Table, columns: Columns, settings: Settings) -> GroupSums | None:
-    """A chunk scored by the kernel on its Arrow buffers: its sums, or None when a row
-    needs the general path (a missing or invalid value, a label other than 0 and 1, a
-    type the kernel does not read)."""
+def arrow_sums(
+    table: pa.Table, columns: Columns, settings: Settings
+) -> tuple[GroupSums, LossHistogramSums] | None:
+    """A chunk scored by the kernel on its Arrow buffers: its sums and loss histogram, or
+    None when a row needs the general path (a missing or invalid value, a label other
+    than 0 and 1, a type the kernel does not read)."""
     assert kernel is not None
     label = _spec(_column(table, columns.label), _LABEL_TYPES)
     predictions = [_spec(_column(table, name), _FLOAT_TYPES) for name in columns.predictions]
     weight = _spec(_column(table, columns.weight), _FLOAT_TYPES) if columns.weight else None
     if label is None or None in predictions or (columns.weight and weight is None):
         return None
-    raw = kernel.arrow_sums(label, predictions, weight, table.num_rows, columns.logit, settings.eps)
-    return None if raw is None else sums_from_kernel(raw)[0]
+    raw = kernel.arrow_sums(
+        label, predictions, weight, table.num_rows, columns.logit, settings.eps, EDGES_BUFFER
+    )
+    if raw is None:
+        return None
+    groups, histogram = raw
+    return sums_from_kernel(groups)[0], LossHistogramSums.from_kernel(histogram)
 
 
 @dataclass
@@ -129,6 +138,7 @@ class GroupOutcome:
 
     part: RowGroup
     sums: GroupSums | None = None
+    histogram: LossHistogramSums | None = None
     rows: int = 0
     declined: Chunk | None = None
     rest: Iterator[Chunk] = field(default_factory=lambda: iter(()))
@@ -155,14 +165,16 @@ def score_parquet(
         outcome = GroupOutcome(part)
         chunks = reader.row_group_tables(part, needed, settings.chunk_size)
         for chunk in chunks:
-            sums = arrow_sums(chunk.table, columns, settings)
-            if sums is None:
+            scored = arrow_sums(chunk.table, columns, settings)
+            if scored is None:
                 outcome.declined, outcome.rest = chunk, chunks
                 return outcome
-            if outcome.sums is None:
-                outcome.sums = sums
+            sums, histogram = scored
+            if outcome.sums is None or outcome.histogram is None:
+                outcome.sums, outcome.histogram = sums, histogram
             else:
                 outcome.sums.merge(sums)
+                outcome.histogram.merge(histogram)
             outcome.rows += chunk.table.num_rows
         return outcome
 
@@ -183,7 +195,7 @@ def score_parquet(
     outcomes = ordered_map(score_group, parts, workers=workers)
     try:
         for outcome in outcomes:
-            if outcome.sums is not None:
+            if outcome.sums is not None and outcome.histogram is not None:
                 if validator.labels.kind == BOOLEANS:
                     # The rule is true/false (an earlier file's labels settled it), under
                     # which 0 and 1 are invalid: the general path says where.
@@ -191,7 +203,7 @@ def score_parquet(
                     general(reader.row_group_tables(outcome.part, needed, settings.chunk_size))
                     continue
                 validator.labels.numbers_seen()
-                state.add_sums(ref, outcome.sums)
+                state.add_sums(ref, outcome.sums, outcome.histogram)
                 if on_progress is not None:
                     on_progress(outcome.rows)
             if outcome.declined is not None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bcecli._native import kernel
+from bcecli.core.loss_histogram import EDGES_BUFFER
 from bcecli.core.state import ScoreState
 from bcecli.io.convert import BOOLEANS
 from bcecli.io.parallel import ordered_map
@@ -90,6 +91,7 @@ def score_text(
         [field[name] for name in columns.by],
         settings.calibration or 0,
         settings.worst,
+        EDGES_BUFFER,
     )
 
     def scan(block: TextBlock) -> tuple[TextBlock, Any]:

@@ -1,10 +1,12 @@
 """A block the C kernel scanned, added to a scoring state: the population's sums and the
-counts, and what ``--by``, ``--calibration`` and ``--worst`` keep of its rows.
+counts, the loss histogram, and what ``--by``, ``--calibration`` and ``--worst`` keep of
+its rows.
 
 The kernel returns plain data (see ``py_scan_csv`` in ``bcecli/_native/module.c``): per
-group exact sums and, with ``--by``, each group's key; per bin rows and exact sums; the
-block's K worst rows, numbered from 0 within the block. They are added here in row order,
-so the state is the one the general path builds from the same rows.
+group exact sums and, with ``--by``, each group's key; per bin rows and exact sums; per
+model the loss histogram's rows and exact weights per bin; the block's K worst rows,
+numbered from 0 within the block. They are added here in row order, so the state is the
+one the general path builds from the same rows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bcecli.core.accumulate import GroupSums, sums_from_kernel
 from bcecli.core.batch import InputRef
 from bcecli.core.exact import ExactSum
 from bcecli.core.groups import GroupedSums
+from bcecli.core.loss_histogram import LossHistogramSums
 from bcecli.core.state import ScoreState
 from bcecli.core.worst import WorstRow
 
@@ -27,7 +30,7 @@ MAX_WORST = 65536
 
 def add_scanned(state: ScoreState, ref: InputRef, path: str, rows_before: int, result: Any) -> int:
     """Add a block's scan (``kernel.scan_csv``'s result) to ``state``; its rows."""
-    rows, raw_groups, keys, bins, worst = result
+    rows, raw_groups, keys, bins, worst, histogram = result
     if not rows:
         return 0
     sums = sums_from_kernel(raw_groups)
@@ -40,7 +43,7 @@ def add_scanned(state: ScoreState, ref: InputRef, path: str, rows_before: int, r
         for key, group in zip(keys, sums):
             total.merge(group)
             grouped.add(key, group)
-    state.add_sums(ref, total)
+    state.add_sums(ref, total, LossHistogramSums.from_kernel(histogram))
     calibration = state.calibration
     if bins is not None and calibration is not None:
         bin_rows, positive_rows, weight, prob, positives = bins
