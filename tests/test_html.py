@@ -190,7 +190,7 @@ def test_no_loss_histogram_key_no_chart_and_one_per_model_when_present(bce: Any)
     run = bce("score", PREDS, "-p", "prob", "-p", "model_b", "--format", "json")
     document = json.loads(run.stdout)
     assert loss_histograms(document) == []
-    assert "loss-histogram" not in render_html(document)
+    assert 'class="chart loss-histogram"' not in render_html(document)
     with_key = copy.deepcopy(document)
     edges = [0.0, 0.5, 1.0, 2.0, 4.0]
     with_key["loss_histogram"] = {

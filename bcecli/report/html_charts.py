@@ -180,11 +180,9 @@ def histogram_chart(
         x_ticks=[],
         y_ticks=[],
     )
-    step = max(1, len(edges) // 6)
-    shown = list(edges[::step]) + ([edges[-1]] if (len(edges) - 1) % step else [])
-    chart.x_ticks = [Tick(_x(chart, edge, low, high), f"{edge:.3g}") for edge in shown]
+    chart.x_ticks = _spaced([Tick(_x(chart, edge, low, high), f"{edge:.3g}") for edge in edges])
     chart.y_ticks = [
-        Tick(_y(chart, share * heaviest, 0, heaviest), f"{share * heaviest:.3g}")
+        Tick(_y(chart, share * heaviest, 0, heaviest), _count(share * heaviest))
         for share in (0.0, 0.5, 1.0)
     ]
     for lower, upper, weight in zip(edges, edges[1:], weights):
@@ -202,3 +200,24 @@ def histogram_chart(
             )
         )
     return chart
+
+
+MIN_TICK_GAP = 28  # user units between two tick labels shown
+
+
+def _spaced(ticks: list[Tick]) -> list[Tick]:
+    """The ticks whose labels do not crowd the one before (the last always shown)."""
+    shown: list[Tick] = []
+    for tick in ticks:
+        if shown and tick.at - shown[-1].at < MIN_TICK_GAP:
+            if tick is not ticks[-1]:
+                continue
+            if len(shown) > 1:
+                shown.pop()
+        shown.append(tick)
+    return shown
+
+
+def _count(value: float) -> str:
+    """A tick's rows or weight: 4,200 rather than 4.2e+03."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
