@@ -250,3 +250,28 @@ def test_weights_and_logits_render(bce: Any, weighted: bool) -> None:
         assert ">weight sum</th>" in run.stdout and ">weight</th>" in run.stdout
     assert run.exit_code == 0, run.stderr
     assert_self_contained(parse(run.stdout))
+
+
+def test_column_names_from_the_input_are_escaped_too(bce: Any, tmp_path: Path) -> None:
+    prob, by, kept = (
+        '<b onclick="x()">p</b>',
+        "</caption><script>x()</script>",
+        "'\"><svg onload=x()>",
+    )
+    header = ",".join('"' + name.replace('"', '""') + '"' for name in ("label", prob, by, kept))
+    rows = [f"{i % 2},{0.2 + 0.01 * i:.2f},g{i % 3},{i}" for i in range(30)]
+    source = tmp_path / "cols.csv"
+    source.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    run = bce(
+        "score", source, "-p", prob, "--by", by, "--worst", "3", "--keep", kept,
+        "--calibration", "5", "--max-loss", "0.1", "--format", "html",
+    )  # fmt: skip
+    assert run.exit_code == 1, run.stderr
+    page = parse(run.stdout)
+    assert_self_contained(page)
+    assert page.named("b") == [] and page.named("svg") == [
+        attrs for attrs in page.named("svg") if attrs.get("class", "").startswith("chart")
+    ]
+    shown = "".join(page.text)
+    for name in (prob, by, kept):
+        assert name in shown, name

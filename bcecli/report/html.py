@@ -15,6 +15,7 @@ exact JSON value in a ``<data value>``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -83,6 +84,7 @@ def write(document: Document, out: TextIO) -> None:
     out.write(render_html(document))
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> Environment:
     try:
         from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -108,7 +110,7 @@ def view(document: Document) -> dict[str, Any]:
     figures = [figure for figure in (calibration_figure(document),) if figure is not None]
     return {
         "id": "bce-" + _digest(document),
-        "title": "bce report: " + summary_line(document).partition(":")[0],
+        "title": "bce report: " + _paths(document),
         "summary": summary_line(document),
         "version": document["bce_version"],
         "schema": document["schema"],
@@ -122,6 +124,12 @@ def view(document: Document) -> dict[str, Any]:
         "gate": gate_view(document),
         "models": [model["column"] for model in models],
     }
+
+
+def _paths(document: Document) -> str:
+    inputs = document["inputs"]
+    more = f" and {len(inputs) - 3} more" if len(inputs) > 3 else ""
+    return ", ".join(entry["path"] for entry in inputs[:3]) + more
 
 
 def _digest(document: Document) -> str:
