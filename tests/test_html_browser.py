@@ -118,3 +118,18 @@ def test_screenshot_and_accessibility(page: tuple[Browser, Path], scheme: str) -
     violations = json.loads(found)
     serious = [v for v in violations if v["impact"] in SERIOUS]
     assert serious == [], json.dumps(serious, indent=1)
+
+
+def test_print_shows_the_charts_numbers_on_white(page: tuple[Browser, Path]) -> None:
+    browser, _ = page
+    visible = "[...document.querySelectorAll('details table')].map(t => t.checkVisibility())"
+    assert browser.evaluate(visible) == [False, False, False]  # closed on screen
+    browser.page("Emulation.setEmulatedMedia", media="print", features=[])
+    try:
+        assert browser.evaluate(visible) == [True, True, True]
+        background = browser.evaluate(
+            "getComputedStyle(document.querySelector('.bce-report')).backgroundColor"
+        )
+        assert background == "rgb(255, 255, 255)"
+    finally:
+        browser.page("Emulation.setEmulatedMedia", media="", features=[])
