@@ -38,7 +38,8 @@ SDIST_ROOT = f"bcecli-{__version__}/"
 DIST_INFO = f"bcecli-{__version__}.dist-info/"
 
 # Tracked files the sdist leaves out: the repository's own CI set-up.
-NOT_IN_SDIST = re.compile(r"\.ci/.*|\.github/.*|(.*/)?\.gitignore")
+# NOTES-<branch>.md: a branch's hand-over notes, removed before it is merged.
+NOT_IN_SDIST = re.compile(r"\.ci/.*|\.github/.*|(.*/)?\.gitignore|NOTES-[^/]*\.md")
 # What must never be shipped, whatever lies in a working tree.
 JUNK = re.compile(r"(.*/)?(__pycache__/.*|[^/]*\.py[cod]|\.venv/.*|\.git/.*)|tests/actual/.*")
 
