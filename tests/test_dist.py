@@ -162,10 +162,11 @@ def test_wheel_holds_the_package_its_data_and_license(dists: Dists) -> None:
     sources = {
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "bcecli").rglob("*")
-        if path.is_file() and path.suffix in (".py", ".json", ".typed")
+        if path.is_file() and path.suffix in (".py", ".json", ".typed", ".j2", ".css")
     }
     assert sources - names == set()
     assert {"bcecli/py.typed", "bcecli/report/schema/bce.report-1.schema.json"} <= sources
+    assert {"bcecli/report/templates/page.html.j2", "bcecli/report/templates/style.css"} <= sources
     assert dists.wheel_text(DIST_INFO + "licenses/LICENSE") == (ROOT / "LICENSE").read_text(
         encoding="utf-8"
     )

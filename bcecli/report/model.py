@@ -1,4 +1,4 @@
-"""The report document (``bce.report/1``): built once, rendered as table, JSON or markdown.
+"""The report document (``bce.report/1``): built once, rendered as table, JSON, markdown or HTML.
 
 The document's shape and schema name are in bcecli.document.
 """
@@ -58,6 +58,18 @@ class Report:
     def apply_gates(self, gates: Gates) -> None:
         """Evaluate ``gates`` over this report into ``gate`` (left None when none is asked)."""
         self.gate = gates.evaluate(self.to_dict()) if gates.asked else None
+
+    def to_html(self) -> str:
+        """The report as one self-contained HTML page, as ``--format html`` writes it."""
+        from bcecli.report.html import render_html
+
+        return render_html(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        """The same view in a notebook's output cell, without the page around it."""
+        from bcecli.report.html import render_fragment
+
+        return render_fragment(self.to_dict())
 
     def to_dict(self) -> Document:
         document: Document = {

@@ -50,5 +50,11 @@ RENDERERS = (
         "--report-md",
         "Also write the markdown report to PATH.",
     ),
+    Renderer(
+        "html",
+        "bcecli.report.html",
+        "--report-html",
+        "Also write the HTML report (one self-contained page) to PATH.",
+    ),
 )
 RENDERERS_BY_NAME = {renderer.name: renderer for renderer in RENDERERS}

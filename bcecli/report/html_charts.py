@@ -1,0 +1,223 @@
+"""The HTML report's charts as plain geometry: the template draws them as inline SVG.
+
+Each chart is a ``Chart``: a title and a description (the SVG's ``<title>`` and
+``<desc>``), its axes and the shapes in SVG user units, computed here from the report
+document's numbers so the template holds no arithmetic. Every number a chart draws is
+also in the data table the template puts beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bcecli.document import CalibrationBin
+
+WIDTH = 380  # the viewBox
+HEIGHT = 340
+LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 46  # margins around the plot area
+MARKERS = ("circle", "square", "diamond", "triangle")  # one per series, besides colour
+HISTOGRAM_SHARE = 0.25  # the reliability diagram's weight bars use at most this height
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float  # position along its axis, in user units
+    label: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str  # the bar's value in words, the SVG <title> of the rect
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass
+class Series:
+    name: str
+    index: int  # its colour and marker
+    points: list[Point] = field(default_factory=list)
+
+    @property
+    def marker(self) -> str:
+        return MARKERS[self.index % len(MARKERS)]
+
+    @property
+    def path(self) -> str:
+        """The polyline's points attribute."""
+        return " ".join(f"{point.x:.2f},{point.y:.2f}" for point in self.points)
+
+
+@dataclass
+class Chart:
+    kind: str  # "reliability" or "loss-histogram": a CSS class
+    title: str
+    desc: str
+    x_label: str
+    y_label: str
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    bars: list[Bar] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    diagonal: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    plot_width: int = WIDTH - LEFT - RIGHT
+    plot_height: int = HEIGHT - TOP - BOTTOM
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.plot_height
+
+    @property
+    def right(self) -> int:
+        return self.left + self.plot_width
+
+
+def _x(chart: Chart, value: float, low: float = 0.0, high: float = 1.0) -> float:
+    span = high - low or 1.0
+    return round(chart.left + (value - low) / span * chart.plot_width, 2)
+
+
+def _y(chart: Chart, value: float, low: float = 0.0, high: float = 1.0) -> float:
+    span = high - low or 1.0
+    return round(chart.bottom - (value - low) / span * chart.plot_height, 2)
+
+
+def reliability_chart(
+    curves: Sequence[tuple[str, Sequence[CalibrationBin]]], ece: float | None
+) -> Chart:
+    """Observed rate against mean p per bin, one curve per (model, bins), the diagonal,
+    and the first curve's bin weights as a histogram along the bottom."""
+    names = ", ".join(name for name, _ in curves)
+    bins = curves[0][1]
+    desc = (
+        f"Reliability diagram of {names} over {len(bins)} bins of predicted probability: "
+        "each point is a bin's observed positive rate against its mean predicted "
+        "probability; points on the diagonal are perfectly calibrated. Bars along the "
+        "bottom show each bin's share of the weight."
+    )
+    if ece is not None:
+        desc += f" Expected calibration error {ece:.4g}."
+    chart = Chart(
+        kind="reliability",
+        title=f"Reliability of {names}",
+        desc=desc,
+        x_label="mean predicted p",
+        y_label="observed rate",
+        x_ticks=[],
+        y_ticks=[],
+    )
+    ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
+    chart.x_ticks = [Tick(_x(chart, t), f"{t:g}") for t in ticks]
+    chart.y_ticks = [Tick(_y(chart, t), f"{t:g}") for t in ticks]
+    chart.diagonal = (_x(chart, 0), _y(chart, 0), _x(chart, 1), _y(chart, 1))
+    heaviest = max((entry["weight"] for entry in bins), default=0.0)
+    total = sum(entry["weight"] for entry in bins)
+    for entry in bins:
+        if heaviest <= 0 or entry["weight"] <= 0:
+            continue
+        share = entry["weight"] / heaviest * HISTOGRAM_SHARE
+        left, right = _x(chart, entry["lower"]), _x(chart, entry["upper"])
+        top = _y(chart, share)
+        chart.bars.append(
+            Bar(
+                x=left + 0.5,
+                y=top,
+                width=max(right - left - 1.0, 0.5),
+                height=round(chart.bottom - top, 2),
+                label=(
+                    f"p {entry['lower']:g}–{entry['upper']:g}: "
+                    f"{entry['weight'] / total:.1%} of the weight"
+                ),
+            )
+        )
+    for index, (name, model_bins) in enumerate(curves):
+        series = Series(name, index)
+        for entry in model_bins:
+            mean_p, observed = entry["mean_prob"], entry["observed_rate"]
+            if mean_p is None or observed is None:
+                continue
+            series.points.append(
+                Point(
+                    _x(chart, mean_p),
+                    _y(chart, observed),
+                    f"{name}: mean p {mean_p:.4f}, observed {observed:.4f}",
+                )
+            )
+        chart.series.append(series)
+    return chart
+
+
+def histogram_chart(
+    name: str, edges: Sequence[float], weights: Sequence[float], weighted: bool
+) -> Chart:
+    """One model's per-row loss histogram: a bar per bin, its height the bin's weight."""
+    low, high = edges[0], edges[-1]
+    heaviest = max(weights, default=0.0) or 1.0
+    unit = "weight" if weighted else "rows"
+    chart = Chart(
+        kind="loss-histogram",
+        title=f"Per-row log loss of {name}",
+        desc=(
+            f"Histogram of the per-row log loss of {name} in {len(weights)} bins from "
+            f"{low:.4g} to {high:.4g}; each bar's height is the bin's {unit}."
+        ),
+        x_label="log loss",
+        y_label=unit,
+        x_ticks=[],
+        y_ticks=[],
+    )
+    chart.x_ticks = _spaced([Tick(_x(chart, edge, low, high), f"{edge:.3g}") for edge in edges])
+    chart.y_ticks = [
+        Tick(_y(chart, share * heaviest, 0, heaviest), _count(share * heaviest))
+        for share in (0.0, 0.5, 1.0)
+    ]
+    for lower, upper, weight in zip(edges, edges[1:], weights):
+        if weight <= 0:
+            continue
+        left, right = _x(chart, lower, low, high), _x(chart, upper, low, high)
+        top = _y(chart, weight, 0, heaviest)
+        chart.bars.append(
+            Bar(
+                x=left + 0.5,
+                y=top,
+                width=max(right - left - 1.0, 0.5),
+                height=round(chart.bottom - top, 2),
+                label=f"loss {lower:.4g}–{upper:.4g}: {weight:,.6g} {unit}",
+            )
+        )
+    return chart
+
+
+MIN_TICK_GAP = 28  # user units between two tick labels shown
+
+
+def _spaced(ticks: list[Tick]) -> list[Tick]:
+    """The ticks whose labels do not crowd the one before (the last always shown)."""
+    shown: list[Tick] = []
+    for tick in ticks:
+        if shown and tick.at - shown[-1].at < MIN_TICK_GAP:
+            if tick is not ticks[-1]:
+                continue
+            if len(shown) > 1:
+                shown.pop()
+        shown.append(tick)
+    return shown
+
+
+def _count(value: float) -> str:
+    """A tick's rows or weight: 4,200 rather than 4.2e+03."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
