@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from typing import Any, Final, TypedDict
 
-from bcecli.core.entries import CalibrationBin, LossHistogram, PairedDiff, WorstEntry
+from bcecli.core.entries import (
+    CalibrationBin,
+    LossHistogram,
+    ModelCalibration,
+    PairedDiff,
+    WorstEntry,
+)
 from bcecli.core.metrics import METRIC_KEYS, Metrics
 
 __all__ = [
@@ -30,13 +36,15 @@ __all__ = [
     "InputEntry",
     "LossHistogram",
     "Metrics",
+    "ModelCalibration",
     "ModelEntry",
     "PairedDiff",
     "SettingsEntry",
     "WorstEntry",
 ]
 
-# Schema history: 1 — first version; loss_histogram added (an added key breaks no reader).
+# Schema history: 1 — first version; loss_histogram and calibration_by_model added (an
+# added key breaks no reader).
 SCHEMA: Final = "bce.report/1"
 
 # A group's values of the --by columns, by column name: any scalar a column holds
@@ -103,7 +111,8 @@ class Document(TypedDict):
     metrics: Metrics  # the first column's, as in models[0]
     models: list[ModelEntry]
     groups: list[GroupEntry]
-    calibration: list[CalibrationBin]
+    calibration: list[CalibrationBin]  # the first column's, as calibration_by_model[0]
+    calibration_by_model: list[ModelCalibration]  # one per prediction column, or none
     loss_histogram: list[LossHistogram]  # one per prediction column, in models' order
     worst: list[WorstEntry]
     gate: Gate | None

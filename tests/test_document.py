@@ -23,6 +23,7 @@ from bcecli.document import (
     InputEntry,
     LossHistogram,
     Metrics,
+    ModelCalibration,
     ModelEntry,
     PairedDiff,
     SettingsEntry,
@@ -70,7 +71,8 @@ def test_schema_objects_are_the_typeddicts(schema: dict[str, Any]) -> None:
         "columns": (properties["columns"], ColumnsEntry),
         "settings": (properties["settings"], SettingsEntry),
         "groups": (properties["groups"]["items"], GroupEntry),
-        "calibration": (properties["calibration"]["items"], CalibrationBin),
+        "calibration": (defs["calibration_bin"], CalibrationBin),
+        "calibration_by_model": (properties["calibration_by_model"]["items"], ModelCalibration),
         "loss_histogram": (properties["loss_histogram"]["items"], LossHistogram),
         "worst": (properties["worst"]["items"], WorstEntry),
         "gate": (gate, Gate),
@@ -101,6 +103,8 @@ def test_a_full_report_has_the_typed_keys_in_order(bce: Any) -> None:
     ]
     pairs += [(entry, InputEntry) for entry in document["inputs"]]
     pairs += [(entry, CalibrationBin) for entry in document["calibration"]]
+    for entry in document["calibration_by_model"]:
+        pairs += [(entry, ModelCalibration)] + [(item, CalibrationBin) for item in entry["bins"]]
     pairs += [(entry, LossHistogram) for entry in document["loss_histogram"]]
     pairs += [(entry, WorstEntry) for entry in document["worst"]]
     pairs += [(check, Check) for check in document["gate"]["checks"]]

@@ -7,6 +7,7 @@ Both paths run in this process: ``both`` switches the kernel off where it is loo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 import bcecli.core.accumulate
 import bcecli.scoring.native_csv
 from bcecli._native import kernel
+from bcecli.core.exact import ExactSum
 
 from conftest import CORPUS, SAMPLE, both, count_kernel_calls
 
@@ -193,6 +195,46 @@ def test_the_kernel_returns_keys_bins_and_block_rows() -> None:
     # (the fast path itself leaves such runs to the general path, see fast_text).
     by_prob = kernel.scan_csv(block, ord(","), 3, 0, [1], -1, False, 1e-15, [1])
     assert by_prob[2] == [("0.25",), ("0.75",), ("0.5",), ("1",)]
+
+
+def test_the_kernel_bins_every_column_by_its_own_p() -> None:
+    assert kernel is not None
+    block = b"1,0.25,0.9\n0,0.75,0.1\n1,0.5,0.6\n"
+    rows, _, _, bins, _, _ = kernel.scan_csv(block, ord(","), 3, 0, [1, 2], -1, False, 1e-15, [], 4)
+    bin_rows, positive_rows, weight, prob, positives = bins
+    assert bin_rows == [0, 1, 1, 1] + [1, 0, 1, 1]  # column 1's four bins, then column 2's
+    assert positive_rows == [0, 1, 1, 0] + [0, 0, 1, 1]
+    assert weight is None and positives is None  # unweighted: counts
+    assert [float(ExactSum(*item)) for item in prob] == [0, 0.25, 0.5, 0.75, 0.1, 0, 0.6, 0.9]
+    # Past the kernel's bound on bins times columns, it refuses.
+    with pytest.raises(ValueError, match="bins"):
+        kernel.scan_csv(block, ord(","), 3, 0, [1, 2, 1, 2, 1], -1, False, 1e-15, [], 1000)
+
+
+def test_more_bins_times_columns_than_the_kernel_holds_stays_on_the_general_path(
+    bce: Any, monkeypatch: pytest.MonkeyPatch, scanned: list[bool], tmp_path: Path
+) -> None:
+    args = ("score", SAMPLE_CSV, "--format", "json", "--calibration", "1024")
+    fast, slow = both(bce, monkeypatch, *args, "-p", "prob", "-p", "model_b")
+    same(fast, slow)
+    assert scanned and all(scanned)  # 2 x 1024 cells: within the bound
+    scanned.clear()
+    # Five columns (copies of the two) of 1000 bins each: past it.
+    lines = SAMPLE_CSV.read_text(encoding="utf-8").splitlines()
+    wide = [lines[0] + ",b2,b3,p2"]
+    for line in lines[1:]:
+        fields = line.split(",")
+        wide.append(line + f",{fields[4]},{fields[4]},{fields[2]}")
+    source = tmp_path / "wide.csv"
+    source.write_text("\n".join(wide) + "\n", encoding="utf-8")
+    columns = ("-p", "prob", "-p", "model_b", "-p", "b2", "-p", "b3", "-p", "p2")
+    args = ("score", source, "--format", "json", "--calibration", "1000", *columns)
+    fast, slow = both(bce, monkeypatch, *args)
+    same(fast, slow)
+    assert not scanned
+    by_model = json.loads(fast.stdout)["calibration_by_model"]
+    assert [entry["column"] for entry in by_model] == ["prob", "model_b", "b2", "b3", "p2"]
+    assert by_model[0]["bins"] == by_model[4]["bins"]
 
 
 # -- generated files: keys, chunking, weights, calibration, worst rows -----------------

@@ -217,6 +217,32 @@ def test_calibration_bins_and_ece_match_numpy(
     assert document["models"][0]["metrics"]["ece"] == document["metrics"]["ece"]
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel", "pure"])
+def test_every_model_has_its_own_calibration_bins_and_ece(
+    bce: Any, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, weighted: bool, kernel: bool
+) -> None:
+    import importlib
+
+    from conftest import KERNEL_USERS
+
+    if not kernel:
+        for name in KERNEL_USERS:
+            monkeypatch.setattr(importlib.import_module(name), "kernel", None)
+    weight = ("-w", "weight") if weighted else ()
+    args = ("-p", "prob", "-p", "model_b", "--calibration", "8", "--chunk-size", "999", *weight)
+    document = score_json(bce, PREDS, *args)
+    w = frame.weight.to_numpy() if weighted else None
+    by_model = document["calibration_by_model"]
+    assert [entry["column"] for entry in by_model] == ["prob", "model_b"]
+    for entry, model in zip(by_model, document["models"]):
+        p = frame[entry["column"]].to_numpy()
+        expected, ece = reference_calibration(p, frame.label.to_numpy(), 8, w)
+        assert entry["bins"] == expected, entry["column"]
+        assert model["metrics"]["ece"] == pytest.approx(ece, rel=1e-12)
+    assert document["calibration"] == by_model[0]["bins"]
+
+
 def test_calibration_edges_ones_zeros_and_empty_bins(bce: Any, tmp_path: Path) -> None:
     p = np.array([0.0, 0.0, 0.1, 0.3, 0.5, 0.5, 0.9, 1.0, 1.0, 0.25])
     y = np.array([0, 1, 0, 1, 1, 0, 1, 1, 1, 0])
@@ -253,8 +279,10 @@ def test_calibration_bin_holds_p_just_below_its_reported_lower_edge(tmp_path: Pa
 
 
 def test_no_calibration_means_empty_list_and_null_ece(bce: Any) -> None:
-    document = score_json(bce, PREDS)
+    document = score_json(bce, PREDS, "-p", "prob", "-p", "model_b")
     assert document["calibration"] == [] and document["metrics"]["ece"] is None
+    assert document["calibration_by_model"] == []
+    assert [model["metrics"]["ece"] for model in document["models"]] == [None, None]
     assert "Calibration" not in bce("score", PREDS).stdout
 
 

@@ -98,6 +98,29 @@ EXAMPLE: dict[str, Any] = {
             "observed_rate": None,
         },
     ],
+    "calibration_by_model": [
+        {
+            "column": "prob",
+            "bins": [
+                {
+                    "lower": 0.0,
+                    "upper": 0.5,
+                    "rows": 7000,
+                    "weight": 7000.0,
+                    "mean_prob": 0.2,
+                    "observed_rate": 0.21,
+                },
+                {
+                    "lower": 0.5,
+                    "upper": 1.0,
+                    "rows": 3000,
+                    "weight": 3000.0,
+                    "mean_prob": None,
+                    "observed_rate": None,
+                },
+            ],
+        }
+    ],
     "loss_histogram": [
         {
             "column": column,
@@ -215,6 +238,7 @@ def test_minimal_report_is_valid(validator: Draft202012Validator) -> None:
     doc["metrics"].update(base_rate=1.0, log_loss_se=None, normalized_entropy=None, mean_prob=None)
     doc["groups"] = []
     doc["calibration"] = []
+    doc["calibration_by_model"] = []
     doc["worst"] = []
     doc["gate"] = None
     assert list(validator.iter_errors(doc)) == []
@@ -248,6 +272,9 @@ def _set(value: Any, *path: Any) -> Callable[[dict[str, Any]], None]:
 MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "missing top-level key": _drop("calibration"),
     "missing metrics key": _drop("metrics", "ece"),
+    "missing calibration by model": _drop("calibration_by_model"),
+    "missing model calibration column": _drop("calibration_by_model", 0, "column"),
+    "calibration bin above 1": _set(1.5, "calibration_by_model", 0, "bins", 0, "upper"),
     "missing loss histogram": _drop("loss_histogram"),
     "missing histogram weights": _drop("loss_histogram", 0, "weight"),
     "negative histogram rows": _set([0, -1, 0, 0, 0], "loss_histogram", 0, "rows"),

@@ -66,7 +66,7 @@ int bce_scan_result_init(bce_scan_result *result, const bce_scan_config *config)
         if (!result->table || !result->key_start || !result->key_hash || !result->keys) goto fail;
     }
     if (config->bins) {
-        size_t bins = (size_t)config->bins;
+        size_t bins = (size_t)config->bins * (size_t)config->n_models;
         result->bin_rows = calloc(bins, sizeof *result->bin_rows);
         result->bin_positive_rows = calloc(bins, sizeof *result->bin_positive_rows);
         result->bin_weight = calloc(bins, sizeof *result->bin_weight);
@@ -358,15 +358,18 @@ int bce_scan_block(const bce_scan_config *config, const char *text, size_t lengt
         bce_sums_add_row(&result->sums, group, label, p, loss, weight, logit ? NULL : clipped);
         bce_hist_add_row(&result->hist, loss, weight);
         if (config->bins) {
-            int bin = calibration_bin(config->edges, config->bins, p[0]);
-            result->bin_rows[bin] += 1;
-            if (result->sums.weighted) {
-                bce_exact_add(&result->bin_weight[bin], weight);
-                bce_exact_add(&result->bin_prob[bin], weight * p[0]);
-                if (label) bce_exact_add(&result->bin_positives[bin], weight);
-            } else {
-                bce_exact_add(&result->bin_prob[bin], p[0]);
-                result->bin_positive_rows[bin] += label;
+            /* Each column's bins, column m's from m * bins. */
+            for (int m = 0; m < config->n_models; m++) {
+                int bin = m * config->bins + calibration_bin(config->edges, config->bins, p[m]);
+                result->bin_rows[bin] += 1;
+                if (result->sums.weighted) {
+                    bce_exact_add(&result->bin_weight[bin], weight);
+                    bce_exact_add(&result->bin_prob[bin], weight * p[m]);
+                    if (label) bce_exact_add(&result->bin_positives[bin], weight);
+                } else {
+                    bce_exact_add(&result->bin_prob[bin], p[m]);
+                    result->bin_positive_rows[bin] += label;
+                }
             }
         }
         if (config->worst) {

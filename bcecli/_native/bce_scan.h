@@ -14,6 +14,7 @@
 #define BCE_SCAN_MAX_GROUPS 4096 /* distinct group keys in one block */
 #define BCE_SCAN_MAX_SUMS 32768  /* a block's exact sums over every group (about 19 MiB) */
 #define BCE_SCAN_MAX_BINS 1024   /* --calibration N */
+#define BCE_SCAN_MAX_BIN_CELLS 4096 /* bins times prediction columns (about 7 MiB) */
 #define BCE_SCAN_MAX_WORST 65536 /* --worst K */
 
 typedef struct {
@@ -55,8 +56,9 @@ typedef struct {
     size_t *key_start;
     uint64_t *key_hash;
     int32_t *table;
-    /* --calibration: per bin, rows, positive rows, and the exact sums of w, w p and w y
-     * (weight and positives kept only with weights: without, they are counts). */
+    /* --calibration: per column and bin (column m's bins from m * bins), rows, positive
+     * rows, and the exact sums of w, w p and w y (weight and positives kept only with
+     * weights: without, they are counts). */
     int64_t *bin_rows, *bin_positive_rows;
     bce_exact *bin_weight, *bin_prob, *bin_positives;
     /* --worst: a heap of up to K rows, the one to drop first at the top. */

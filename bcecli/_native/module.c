@@ -380,8 +380,9 @@ static PyObject *count_list(const int64_t *counts, int n) {
     return list;
 }
 
-/* The bins: (rows, positive rows, weight, prob, positives), one list each, the exact
- * sums as ExactSum states; weight and positives None unweighted (they are counts). */
+/* The bins: (rows, positive rows, weight, prob, positives), one list each of every
+ * column's bins in turn, the exact sums as ExactSum states; weight and positives None
+ * unweighted (they are counts). */
 static PyObject *bins_to_python(bce_scan_result *result, int bins) {
     PyObject *rows = count_list(result->bin_rows, bins);
     PyObject *positive_rows = rows ? count_list(result->bin_positive_rows, bins) : NULL;
@@ -505,7 +506,8 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
         if (n_by < 0) return NULL;
         config.n_by = (int)n_by;
     }
-    if (config.bins < 0 || config.bins > BCE_SCAN_MAX_BINS || config.worst < 0 ||
+    if (config.bins < 0 || config.bins > BCE_SCAN_MAX_BINS ||
+        config.bins * config.n_models > BCE_SCAN_MAX_BIN_CELLS || config.worst < 0 ||
         config.worst > BCE_SCAN_MAX_WORST) {
         PyErr_SetString(PyExc_ValueError, "scan_csv: bad number of bins or worst rows");
         return NULL;
@@ -573,7 +575,7 @@ static PyObject *py_scan_csv(PyObject *self, PyObject *args) {
         PyObject *keys = NULL, *bins = NULL, *worst = NULL, *hist = NULL;
         int ok = groups != NULL;
         if (ok && config.n_by) ok = (keys = keys_to_python(&found, config.n_by)) != NULL;
-        if (ok && config.bins) ok = (bins = bins_to_python(&found, config.bins)) != NULL;
+        if (ok && config.bins) ok = (bins = bins_to_python(&found, config.bins * config.n_models)) != NULL;
         if (ok && config.worst) ok = (worst = worst_to_python(&found)) != NULL;
         if (ok) ok = (hist = hist_to_python(&found.hist)) != NULL;
         if (ok) {

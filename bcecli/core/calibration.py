@@ -28,10 +28,8 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class CalibrationSums:
-    """Exact sums per reliability bin of the first prediction column (``--calibration N``)."""
-
-    name: ClassVar[str] = "calibration"
+class ModelBins:
+    """One prediction column's reliability bins: rows and exact sums of w, w p and w y."""
 
     bins: int
     rows: list[int] = field(default_factory=list)
@@ -45,15 +43,6 @@ class CalibrationSums:
             self.weight = [ExactSum() for _ in range(self.bins)]
             self.prob = [ExactSum() for _ in range(self.bins)]
             self.positives = [ExactSum() for _ in range(self.bins)]
-
-    @classmethod
-    def create(cls, config: StateConfig) -> Self | None:
-        return cls(config.calibration_bins) if config.calibration_bins else None
-
-    def update(self, batch: Batch) -> None:
-        if batch.rows:
-            values = batch.values
-            self.add(values.probs[0], values.y, values.weight)
 
     def add(self, p: FloatArray, y: BoolArray, w: FloatArray | None) -> None:
         # Bin i holds lower_i <= p < upper_i with the very edges the report prints
@@ -74,21 +63,7 @@ class CalibrationSums:
         for index, count in enumerate(counts.tolist()):
             self.rows[index] += count
 
-    def add_bins(
-        self,
-        rows: list[int],
-        weight: list[ExactSum],
-        prob: list[ExactSum],
-        positives: list[ExactSum],
-    ) -> None:
-        """Add per-bin rows and sums binned elsewhere (the C kernel's CSV fast path)."""
-        for index in range(self.bins):
-            self.rows[index] += rows[index]
-            self.weight[index].add(weight[index])
-            self.prob[index].add(prob[index])
-            self.positives[index].add(positives[index])
-
-    def merge(self, other: Self) -> None:
+    def merge(self, other: ModelBins) -> None:
         for index in range(self.bins):
             self.rows[index] += other.rows[index]
             self.weight[index].add(other.weight[index])
@@ -97,7 +72,6 @@ class CalibrationSums:
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "bins": self.bins,
             "rows": list(self.rows),
             "weight": [total.to_state() for total in self.weight],
             "prob": [total.to_state() for total in self.prob],
@@ -105,17 +79,17 @@ class CalibrationSums:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Self:
+    def from_state(cls, bins: int, state: dict[str, Any]) -> ModelBins:
         def sums(name: str) -> list[ExactSum]:
-            return [ExactSum.from_state(item) for item in state[name]]
+            values = [ExactSum.from_state(item) for item in state[name]]
+            if len(values) != bins:
+                raise ValueError(f"calibration state: {len(values)} {name} sums, not {bins}")
+            return values
 
-        return cls(
-            bins=int(state["bins"]),
-            rows=[int(count) for count in state["rows"]],
-            weight=sums("weight"),
-            prob=sums("prob"),
-            positives=sums("positives"),
-        )
+        rows = [int(count) for count in state["rows"]]
+        if len(rows) != bins:
+            raise ValueError(f"calibration state: {len(rows)} bin counts, not {bins}")
+        return cls(bins, rows, sums("weight"), sums("prob"), sums("positives"))
 
     def table(self) -> list[CalibrationBin]:
         return [
@@ -144,3 +118,65 @@ class CalibrationSums:
                 continue
             error += row["weight"] / total_weight * abs(row["mean_prob"] - row["observed_rate"])
         return error
+
+
+@dataclass
+class CalibrationSums:
+    """Reliability bins of every prediction column (``--calibration N``), in column order."""
+
+    name: ClassVar[str] = "calibration"
+
+    bins: int
+    n_models: int = 1
+    models: list[ModelBins] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            self.models = [ModelBins(self.bins) for _ in range(self.n_models)]
+
+    @classmethod
+    def create(cls, config: StateConfig) -> Self | None:
+        if not config.calibration_bins:
+            return None
+        return cls(config.calibration_bins, config.n_models)
+
+    def update(self, batch: Batch) -> None:
+        if batch.rows:
+            values = batch.values
+            for model, p in zip(self.models, values.probs):
+                model.add(p, values.y, values.weight)
+
+    def add_bins(
+        self,
+        rows: list[int],
+        weight: list[ExactSum],
+        prob: list[ExactSum],
+        positives: list[ExactSum],
+    ) -> None:
+        """Add per-bin rows and sums binned elsewhere (the C kernel's CSV fast path): every
+        column's bins in turn, column m's from m * bins."""
+        for index, model in enumerate(self.models):
+            start = index * self.bins
+            part = slice(start, start + self.bins)
+            model.merge(ModelBins(self.bins, rows[part], weight[part], prob[part], positives[part]))
+
+    def merge(self, other: Self) -> None:
+        for model, theirs in zip(self.models, other.models, strict=True):
+            model.merge(theirs)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"bins": self.bins, "models": [model.to_state() for model in self.models]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Self:
+        bins = int(state["bins"])
+        models = [ModelBins.from_state(bins, item) for item in state["models"]]
+        return cls(bins=bins, n_models=len(models), models=models)
+
+    def tables(self) -> list[list[CalibrationBin]]:
+        """Each column's bins, in column order."""
+        return [model.table() for model in self.models]
+
+    def eces(self) -> list[float | None]:
+        """Each column's expected calibration error, in column order."""
+        return [model.ece() for model in self.models]

@@ -28,6 +28,13 @@ class CalibrationBin(TypedDict):
     observed_rate: float | None
 
 
+class ModelCalibration(TypedDict):
+    """One prediction column's reliability bins (``--calibration N``)."""
+
+    column: str
+    bins: list[CalibrationBin]
+
+
 class LossHistogram(TypedDict):
     """One column's per-row losses in fixed log-spaced bins: ``rows`` and ``weight`` hold
     one more entry than ``edges``, the first bin [0, edges[0]), the last [edges[-1], inf)."""

@@ -52,7 +52,7 @@ class Metrics(TypedDict):
     normalized_entropy: float | None
     brier: float | None
     clipped: int
-    ece: float | None  # always present; set on the first column's metrics with --calibration
+    ece: float | None  # always present; null unless --calibration
 
 
 # The metric names in report order, from the TypedDict itself so they cannot drift apart.

@@ -21,6 +21,7 @@ from bcecli.document import (
     InputEntry,
     LossHistogram,
     Metrics,
+    ModelCalibration,
     ModelEntry,
     SettingsEntry,
     WorstEntry,
@@ -42,6 +43,7 @@ class Report:
     models: list[ModelEntry]
     groups: list[GroupEntry] = field(default_factory=list)
     calibration: list[CalibrationBin] = field(default_factory=list)
+    calibration_by_model: list[ModelCalibration] = field(default_factory=list)
     loss_histogram: list[LossHistogram] = field(default_factory=list)
     worst: list[WorstEntry] = field(default_factory=list)
     gate: Gate | None = None
@@ -82,6 +84,7 @@ class Report:
             "models": self.models,
             "groups": self.groups,
             "calibration": self.calibration,
+            "calibration_by_model": self.calibration_by_model,
             "loss_histogram": self.loss_histogram,
             "worst": self.worst,
             "gate": self.gate,
@@ -122,10 +125,13 @@ def build_report(result: ScoreResult) -> Report:
         ]
 
     models = models_of(state.total, skipped)
-    calibration: list[CalibrationBin] = []
+    calibration: list[ModelCalibration] = []
     if state.calibration is not None:
-        calibration = state.calibration.table()
-        models[0]["metrics"]["ece"] = state.calibration.ece()
+        for model, bins, ece in zip(
+            models, state.calibration.tables(), state.calibration.eces(), strict=True
+        ):
+            calibration.append({"column": model["column"], "bins": bins})
+            model["metrics"]["ece"] = ece
     groups: list[GroupEntry] = []
     for key, group in sorted(
         state.groups.items(), key=lambda item: (-float(item[1].weight), _sortable(item[0]))
@@ -155,7 +161,8 @@ def build_report(result: ScoreResult) -> Report:
         metrics=models[0]["metrics"],
         models=models,
         groups=groups,
-        calibration=calibration,
+        calibration=calibration[0]["bins"] if calibration else [],
+        calibration_by_model=calibration,
         loss_histogram=state.loss_histogram.table(list(columns.predictions)),
         worst=worst,
     )

@@ -28,7 +28,13 @@ from bcecli.io.reader_base import (
 )
 from bcecli.scoring.batches import ChunkValidator
 from bcecli.scoring.inputs import OpenInput, close_iterator, column_types
-from bcecli.scoring.native_parts import MAX_BINS, MAX_BY, MAX_WORST, add_scanned
+from bcecli.scoring.native_parts import (
+    MAX_BIN_CELLS,
+    MAX_BINS,
+    MAX_BY,
+    MAX_WORST,
+    add_scanned,
+)
 from bcecli.scoring.passes import score_chunks
 from bcecli.scoring.settings import Settings
 
@@ -48,6 +54,7 @@ def fast_text(opened: OpenInput, settings: Settings) -> DelimitedText | None:
         or (settings.worst and columns.keep)
         or settings.worst > MAX_WORST
         or (settings.calibration or 0) > MAX_BINS
+        or (settings.calibration or 0) * len(columns.predictions) > MAX_BIN_CELLS
         or len(columns.by) > MAX_BY
         or len(columns.predictions) > 64
         # A column with two roles (a --by column also the weight) is the general path's.

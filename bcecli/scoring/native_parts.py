@@ -25,6 +25,7 @@ from bcecli.core.worst import WorstRow
 # The kernel's bounds (bce_scan.h): past them the fast path is not taken.
 MAX_BY = 16
 MAX_BINS = 1024
+MAX_BIN_CELLS = 4096  # --calibration's bins times the prediction columns
 MAX_WORST = 65536
 
 
