@@ -4,7 +4,6 @@ charts from the JSON document's numbers and shows them as tables too."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from html.parser import HTMLParser
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bcecli.report.html import loss_histograms, render_fragment, render_html
+from bcecli.report.html import render_fragment, render_html
 
 from conftest import SAMPLE
 
@@ -124,26 +123,69 @@ def test_every_model_s_log_loss_shows_as_the_json_prints_it(bce: Any) -> None:
     assert json.dumps(document["settings"]["eps"]) in text
 
 
-def test_the_reliability_diagram_is_an_svg_with_its_numbers_beside_it(bce: Any) -> None:
+def test_the_reliability_diagram_is_an_svg_with_one_curve_per_model(bce: Any) -> None:
     text, document = score(bce, PREDS, *FULL)
     page = parse(text)
     charts = page.named("svg")
-    assert len(charts) == 1
-    (chart,) = charts
-    assert chart["role"] == "img"
-    labelled = (chart["aria-labelledby"] or "").split()
-    assert [name.rsplit("-", 1)[1] for name in labelled] == ["title", "desc"]
-    ids = [attrs.get("id") for _, attrs in page.tags]
-    assert all(name in ids for name in labelled)
-    assert len(ids) == len({i for i in ids if i is not None}) + ids.count(None)  # unique ids
-    section = text.split('class="chart reliability"', 1)[1].split("</figure>", 1)[0]
-    # One point per non-empty bin, a bar per bin's weight, the diagonal.
-    bins = [b for b in document["calibration"] if b["mean_prob"] is not None]
-    assert section.count("<circle") == len(bins)
+    assert len(charts) == 3  # the reliability diagram and a loss histogram per model
+    for chart in charts:
+        assert chart["role"] == "img"
+        labelled = (chart["aria-labelledby"] or "").split()
+        assert [name.rsplit("-", 1)[1] for name in labelled] == ["title", "desc"]
+        ids = [attrs.get("id") for _, attrs in page.tags]
+        assert all(name in ids for name in labelled)
+    ids = [attrs.get("id") for _, attrs in page.tags if attrs.get("id") is not None]
+    assert len(ids) == len(set(ids))
+    section = text.split('class="chart reliability', 1)[1].split("</figure>", 1)[0]
+    curves = document["calibration_by_model"]
+    assert [curve["column"] for curve in curves] == ["prob", "model_b"]
+    # One marker per non-empty bin, a circle for the first model and a square for the
+    # second (shape as well as colour), the diagonal, and each bin's numbers in the table.
+    filled = [[b for b in curve["bins"] if b["mean_prob"] is not None] for curve in curves]
+    assert section.count("<circle") == len(filled[0])
+    assert section.count("<rect") >= len(filled[1])
+    assert section.count("<polyline") == 2
     assert section.count('class="diagonal"') == 1
     assert "<details>" in section and "<table>" in section
-    for entry in bins:
-        assert f"{entry['mean_prob']:.4f}" in section  # in the data table
+    for curve, bins in zip(curves, filled):
+        for entry in bins:
+            mean_p, observed = entry["mean_prob"], entry["observed_rate"]
+            assert f"{curve['column']}: mean p {mean_p:.4f}, observed {observed:.4f}" in section
+    for model in document["models"]:
+        assert model["metrics"]["ece"] is not None
+        assert f"{model['column']} {model['metrics']['ece']:.4g}" in section  # in the desc
+
+
+def test_each_model_s_loss_histogram_is_drawn_from_the_json_key(bce: Any) -> None:
+    text, document = score(bce, PREDS, *FULL)
+    histograms = document["loss_histogram"]
+    assert [h["column"] for h in histograms] == ["prob", "model_b"]
+    assert text.count('class="chart loss-histogram') == 2
+    for tone, (histogram, model) in enumerate(zip(histograms, document["models"])):
+        name = histogram["column"]
+        before, chart = text.split(f'-title">Per-row log loss of {name}</title>', 1)
+        chart = chart.split("</svg>")[0]
+        assert before.rsplit("<svg", 1)[1].startswith(f' class="chart loss-histogram tone-{tone}"')
+        filled = [i for i, rows in enumerate(histogram["rows"]) if rows]
+        assert chart.split('<g class="bars">', 1)[1].split("</g>")[0].count("<rect") == len(filled)
+        mean = model["metrics"]["log_loss"]
+        assert f"<title>mean log loss {mean:.4g}</title>" in chart
+        # The data table lists the non-empty bins with their rows, summing to the rows.
+        data = text.split(f"<caption>Loss histogram data: {name}</caption>", 1)[1]
+        data = data.split("</table>", 1)[0]
+        counts = [int(n.replace(",", "")) for n in re.findall(r"<td[^>]*>([\d,]+)</td>", data)]
+        assert counts == [histogram["rows"][i] for i in filled]
+        assert sum(counts) == model["metrics"]["rows"]
+
+
+def test_a_loss_beyond_the_last_edge_shows_in_the_open_bin(bce: Any, tmp_path: Path) -> None:
+    source = tmp_path / "logits.csv"
+    source.write_text("label,z\n1,-500\n0,-3\n1,2.5\n", encoding="utf-8")
+    text, document = score(bce, source, "--logit", "z")
+    (histogram,) = document["loss_histogram"]
+    assert histogram["rows"][-1] == 1  # a loss of 500 is past 100
+    assert "≥ 100" in text.split("<caption>Loss histogram data: z</caption>", 1)[1]
+    assert "loss ≥ 100: 1 rows" in text
 
 
 def test_tables_are_real_tables_with_scoped_headers(bce: Any) -> None:
@@ -184,39 +226,6 @@ def test_every_text_from_the_input_is_escaped(bce: Any, tmp_path: Path) -> None:
     assert source.name in shown
     assert {group["key"]["segment"] for group in document["groups"]} == set(HOSTILE)
     assert "{{" not in text.replace("{{ 7 * 7 }}", "")  # no template syntax but the key's
-
-
-def test_no_loss_histogram_key_no_chart_and_one_per_model_when_present(bce: Any) -> None:
-    run = bce("score", PREDS, "-p", "prob", "-p", "model_b", "--format", "json")
-    document = json.loads(run.stdout)
-    assert loss_histograms(document) == []
-    assert 'class="chart loss-histogram"' not in render_html(document)
-    with_key = copy.deepcopy(document)
-    edges = [0.0, 0.5, 1.0, 2.0, 4.0]
-    with_key["loss_histogram"] = {
-        "prob": {
-            "edges": edges,
-            "rows": [5000, 3000, 1500, 500],
-            "weights": [5e3, 3e3, 1.5e3, 5e2],
-        },
-        "model_b": {
-            "edges": edges,
-            "rows": [4000, 4000, 1500, 500],
-            "weights": [4e3, 4e3, 1.5e3, 5e2],
-        },
-    }
-    text = render_html(with_key)
-    page = parse(text)
-    assert_self_contained(page)
-    assert text.count('class="chart loss-histogram"') == 2
-    assert "Per-row log loss of model_b" in text
-    assert "4,000" in text.split("Loss histogram data: model_b", 1)[1]
-    # A list of entries with their column reads the same.
-    as_list = copy.deepcopy(document)
-    as_list["loss_histogram"] = [
-        {"column": name, **entry} for name, entry in with_key["loss_histogram"].items()
-    ]
-    assert [h.column for h in loss_histograms(as_list)] == ["prob", "model_b"]
 
 
 def test_the_notebook_view_is_the_page_without_its_wrapper(bce: Any) -> None:

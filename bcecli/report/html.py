@@ -18,15 +18,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bcecli.document import CalibrationBin, Document, Metrics, ModelEntry
-from bcecli.report.html_charts import Chart, histogram_chart, reliability_chart
+from bcecli.report.html_charts import Chart, bin_label, histogram_chart, reliability_chart
 from bcecli.report.layout import (
     Section,
-    calibration_section,
     gate_numbers,
     group_label,
     sig,
@@ -318,84 +317,73 @@ def _from_section(section: Section | None, first_is_header: bool = True) -> Tabl
     return Table(section.title, headers, rows, note=section.note)
 
 
-def calibration_curves(document: Document) -> list[tuple[str, Sequence[CalibrationBin]]]:
-    """One curve per model the document has calibration bins for: ``calibration`` holds
-    the first model's (bce.report/1); a document with bins per model adds curves here."""
-    bins = document["calibration"]
-    return [(document["models"][0]["column"], bins)] if bins else []
+def calibration_curves(
+    document: Document,
+) -> list[tuple[str, Sequence[CalibrationBin], float | None]]:
+    """One curve per model: its column, its bins and its ECE."""
+    ece = {model["column"]: model["metrics"]["ece"] for model in document["models"]}
+    return [
+        (entry["column"], entry["bins"], ece.get(entry["column"]))
+        for entry in document["calibration_by_model"]
+    ]
 
 
 def calibration_figure(document: Document) -> Figure | None:
     curves = calibration_curves(document)
-    table = _from_section(calibration_section(document))
-    if not curves or table is None:
+    if not curves:
         return None
-    chart = reliability_chart(curves, document["metrics"]["ece"])
-    table.caption = "Reliability diagram data"
-    return Figure(chart, table)
-
-
-@dataclass(frozen=True)
-class LossHistogram:
-    column: str
-    edges: list[float]
-    rows: list[int]
-    weights: list[float]
-
-
-def loss_histograms(document: Document | Mapping[str, Any]) -> list[LossHistogram]:
-    """The document's ``loss_histogram`` key, if it has one: per model, the bins' edges
-    and the rows and weight in each. Absent (or not in a shape read here): no histograms.
-
-    Read as ``{column: {"edges": [...], "rows": [...], "weights": [...]}}`` or as a list
-    of such objects each with its ``"column"``; ``"weight"`` is read as ``"weights"``.
-    """
-    found = document.get("loss_histogram")
-    entries: list[Mapping[str, Any]]
-    if isinstance(found, Mapping):
-        entries = [{"column": column, **entry} for column, entry in found.items()]
-    elif isinstance(found, list):
-        entries = [entry for entry in found if isinstance(entry, Mapping)]
-    else:
-        return []
-    histograms = []
-    for entry in entries:
-        edges = entry.get("edges") or entry.get("bin_edges")
-        rows = entry.get("rows")
-        weights = entry.get("weights", entry.get("weight", rows))
-        if not edges or weights is None or len(edges) != len(weights) + 1:
-            continue
-        histograms.append(
-            LossHistogram(
-                str(entry["column"]),
-                [float(edge) for edge in edges],
-                [int(row) for row in (rows or weights)],
-                [float(weight) for weight in weights],
-            )
-        )
-    return histograms
+    chart = reliability_chart(curves)
+    several = len(curves) > 1
+    headers = [Cell("p in")]
+    for name, _, _ in curves:
+        suffix = f" ({name})" if several else ""
+        headers += [
+            Cell("rows" + suffix, numeric=True),
+            Cell("weight" + suffix, numeric=True),
+            Cell("mean p" + suffix, numeric=True),
+            Cell("observed" + suffix, numeric=True),
+        ]
+    rows = []
+    for index, first in enumerate(curves[0][1]):
+        cells = [Cell(f"{first['lower']:g}–{first['upper']:g}", header=True, numeric=True)]
+        for _, bins, _ in curves:
+            entry = bins[index]
+            cells += [
+                Cell(sig(entry["rows"]), numeric=True),
+                Cell(sig(entry["weight"]), numeric=True),
+                Cell(sig(entry["mean_prob"]), numeric=True),
+                Cell(sig(entry["observed_rate"]), numeric=True),
+            ]
+        rows.append(cells)
+    note = "Empty bins show -." + (" Each model's rows are binned by its own p." if several else "")
+    return Figure(chart, Table("Reliability diagram data", headers, rows, note=note))
 
 
 def loss_histogram_figures(document: Document) -> list[Figure]:
+    """Each model's per-row loss histogram, drawn from the first non-empty bin to the last."""
     weighted = document["columns"]["weight"] is not None
+    mean_loss = {model["column"]: model["metrics"]["log_loss"] for model in document["models"]}
     figures = []
-    for histogram in loss_histograms(document):
-        chart = histogram_chart(histogram.column, histogram.edges, histogram.weights, weighted)
+    for tone, histogram in enumerate(document["loss_histogram"]):
+        name, edges = histogram["column"], histogram["edges"]
+        weights = [weight or 0.0 for weight in histogram["weight"]]
+        chart = histogram_chart(name, edges, weights, weighted, mean_loss.get(name), tone)
         headers = [Cell("log loss in"), Cell("rows", numeric=True)]
         if weighted:
             headers.append(Cell("weight", numeric=True))
         rows = []
-        for lower, upper, count, weight in zip(
-            histogram.edges, histogram.edges[1:], histogram.rows, histogram.weights
-        ):
-            cells = [Cell(f"{sig(lower)}–{sig(upper)}", header=True, numeric=True)]
+        for index, (count, weight) in enumerate(zip(histogram["rows"], histogram["weight"])):
+            if not count:
+                continue
+            cells = [Cell(bin_label(edges, index), header=True, numeric=True)]
             cells.append(Cell(sig(count), numeric=True))
             if weighted:
                 cells.append(Cell(sig(weight), numeric=True))
             rows.append(cells)
-        figures.append(
-            Figure(chart, Table(f"Loss histogram data: {histogram.column}", headers, rows))
+        table = Table(
+            f"Loss histogram data: {name}", headers, rows, note="Bins with no rows are left out."
         )
+        figures.append(Figure(chart, table))
     return figures
 
 

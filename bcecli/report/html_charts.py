@@ -8,6 +8,7 @@ also in the data table the template puts beside it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,6 +71,8 @@ class Chart:
     bars: list[Bar] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
     diagonal: tuple[float, float, float, float] | None = None  # x1, y1, x2, y2
+    marker: tuple[float, float, float, float, str] | None = None  # a vertical line, its title
+    tone: int = 0  # the series colour of a one-series chart
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -97,20 +100,21 @@ def _y(chart: Chart, value: float, low: float = 0.0, high: float = 1.0) -> float
 
 
 def reliability_chart(
-    curves: Sequence[tuple[str, Sequence[CalibrationBin]]], ece: float | None
+    curves: Sequence[tuple[str, Sequence[CalibrationBin], float | None]],
 ) -> Chart:
-    """Observed rate against mean p per bin, one curve per (model, bins), the diagonal,
-    and the first curve's bin weights as a histogram along the bottom."""
-    names = ", ".join(name for name, _ in curves)
+    """Observed rate against mean p per bin, one curve per (model, bins, ECE), the
+    diagonal, and the first curve's bin weights as a histogram along the bottom."""
+    names = ", ".join(name for name, _, _ in curves)
     bins = curves[0][1]
     desc = (
         f"Reliability diagram of {names} over {len(bins)} bins of predicted probability: "
         "each point is a bin's observed positive rate against its mean predicted "
         "probability; points on the diagonal are perfectly calibrated. Bars along the "
-        "bottom show each bin's share of the weight."
+        f"bottom show each bin's share of the weight (by {curves[0][0]}'s p)."
     )
-    if ece is not None:
-        desc += f" Expected calibration error {ece:.4g}."
+    eces = [f"{name} {ece:.4g}" for name, _, ece in curves if ece is not None]
+    if eces:
+        desc += " Expected calibration error: " + ", ".join(eces) + "."
     chart = Chart(
         kind="reliability",
         title=f"Reliability of {names}",
@@ -136,7 +140,7 @@ def reliability_chart(
             Bar(
                 x=left + 0.5,
                 y=top,
-                width=max(right - left - 1.0, 0.5),
+                width=round(max(right - left - 1.0, 0.5), 2),
                 height=round(chart.bottom - top, 2),
                 label=(
                     f"p {entry['lower']:g}–{entry['upper']:g}: "
@@ -144,7 +148,7 @@ def reliability_chart(
                 ),
             )
         )
-    for index, (name, model_bins) in enumerate(curves):
+    for index, (name, model_bins, _) in enumerate(curves):
         series = Series(name, index)
         for entry in model_bins:
             mean_p, observed = entry["mean_prob"], entry["observed_rate"]
@@ -161,44 +165,87 @@ def reliability_chart(
     return chart
 
 
+def bin_label(edges: Sequence[float], index: int) -> str:
+    """Bin ``index`` of a loss histogram as a range: bin 0 is [0, edges[0]), the last
+    [edges[-1], infinity)."""
+    if index == 0:
+        return f"< {edges[0]:.3g}"
+    if index == len(edges):
+        return f"≥ {edges[-1]:.3g}"
+    return f"{edges[index - 1]:.3g}–{edges[index]:.3g}"
+
+
 def histogram_chart(
-    name: str, edges: Sequence[float], weights: Sequence[float], weighted: bool
+    name: str,
+    edges: Sequence[float],
+    weights: Sequence[float],
+    weighted: bool,
+    mean_loss: float | None,
+    tone: int = 0,
 ) -> Chart:
-    """One model's per-row loss histogram: a bar per bin, its height the bin's weight."""
-    low, high = edges[0], edges[-1]
+    """One model's per-row loss histogram on a log axis: a bar of equal width per bin
+    (the bins are log-spaced), from the first non-empty bin to the last, its height the
+    bin's weight, and a line at the mean loss. ``weights`` has one more entry than
+    ``edges``: bin 0 is [0, edges[0]), the last [edges[-1], infinity)."""
+    filled = [index for index, weight in enumerate(weights) if weight > 0]
+    first, last = (filled[0], filled[-1]) if filled else (0, len(weights) - 1)
+    span = last - first + 1
     heaviest = max(weights, default=0.0) or 1.0
     unit = "weight" if weighted else "rows"
     chart = Chart(
         kind="loss-histogram",
         title=f"Per-row log loss of {name}",
         desc=(
-            f"Histogram of the per-row log loss of {name} in {len(weights)} bins from "
-            f"{low:.4g} to {high:.4g}; each bar's height is the bin's {unit}."
+            f"Histogram of the per-row log loss of {name} on a log scale, "
+            f"{bin_label(edges, first).replace('–', ' to ')} up to "
+            f"{bin_label(edges, last).replace('–', ' to ')}, in {span} bins of eight a "
+            f"decade; each bar's height is the bin's {unit}."
         ),
-        x_label="log loss",
+        x_label="log loss (log scale)",
         y_label=unit,
         x_ticks=[],
         y_ticks=[],
+        tone=tone,
     )
-    chart.x_ticks = _spaced([Tick(_x(chart, edge, low, high), f"{edge:.3g}") for edge in edges])
+    if mean_loss is not None:
+        chart.desc += f" The vertical line marks the mean log loss, {mean_loss:.4g}."
+
+    def at(position: float) -> float:
+        """x of a position in bins from bin ``first``'s left side."""
+        return _x(chart, position, 0, span)
+
+    # Ticks at the edges that are powers of ten (every eighth), where they fall in view.
+    ticks = []
+    for index, edge in enumerate(edges):
+        position = index + 1 - first  # edge i is bin i + 1's left side
+        if 0 <= position <= span and abs(math.log10(edge) - round(math.log10(edge))) < 1e-9:
+            ticks.append(Tick(at(position), f"{edge:g}"))
+    chart.x_ticks = _spaced(ticks)
     chart.y_ticks = [
         Tick(_y(chart, share * heaviest, 0, heaviest), _count(share * heaviest))
         for share in (0.0, 0.5, 1.0)
     ]
-    for lower, upper, weight in zip(edges, edges[1:], weights):
+    for index in range(first, last + 1):
+        weight = weights[index]
         if weight <= 0:
             continue
-        left, right = _x(chart, lower, low, high), _x(chart, upper, low, high)
+        left, right = at(index - first), at(index - first + 1)
         top = _y(chart, weight, 0, heaviest)
         chart.bars.append(
             Bar(
                 x=left + 0.5,
                 y=top,
-                width=max(right - left - 1.0, 0.5),
+                width=round(max(right - left - 1.0, 0.5), 2),
                 height=round(chart.bottom - top, 2),
-                label=f"loss {lower:.4g}–{upper:.4g}: {weight:,.6g} {unit}",
+                label=f"loss {bin_label(edges, index)}: {weight:,.6g} {unit}",
             )
         )
+    if mean_loss is not None and mean_loss > 0 and math.isfinite(mean_loss):
+        # The bins are eight a decade from edges[0]: bin i + 1 starts at 10^(i/8) * edges[0].
+        mean_at = 8 * math.log10(mean_loss / edges[0]) + 1 - first
+        if 0 <= mean_at <= span:
+            x = at(mean_at)
+            chart.marker = (x, chart.top, x, chart.bottom, f"mean log loss {mean_loss:.4g}")
     return chart
 
 
