@@ -52,10 +52,31 @@ static int reference_number(const char *text, size_t n, double *out, int *long_m
     return 1;
 }
 
-/* The reference: 1 and *rows (its rows added to acc) when every line is valid. A line
- * it cannot judge the way the general parser would (a quote, a lone CR) sets *plain 0. */
+/* The loss histogram's edges (bcecli.core.loss_histogram.EDGES is the float64 nearest to
+ * each 10^(k/8); pow's may be an ulp off, which matters not: any ascending edges do), and
+ * the reference's bin: a count of the edges at or below the loss, a NaN in the last. */
+#define HIST_EDGES 65
+static double hist_edges[HIST_EDGES];
+
+static int reference_hist_bin(double loss) {
+    if (loss != loss) return HIST_EDGES;
+    int bin = 0;
+    while (bin < HIST_EDGES && hist_edges[bin] <= loss) bin++;
+    return bin;
+}
+
+/* Each column's histogram as the reference fills it: rows and exact weights per bin. */
+typedef struct {
+    int64_t rows[BCE_SCAN_MAX_MODELS * (HIST_EDGES + 1)];
+    bce_exact weight[BCE_SCAN_MAX_MODELS * (HIST_EDGES + 1)];
+} reference_hist;
+
+/* The reference: 1 and *rows (its rows added to acc and hist) when every line is valid. A
+ * line it cannot judge the way the general parser would (a quote, a lone CR) sets *plain
+ * 0. */
 static int reference_block(const bce_scan_config *config, const char *text, size_t length,
-                           bce_sums *acc, int64_t *rows, int *plain, int *long_mantissa) {
+                           bce_sums *acc, reference_hist *hist, int64_t *rows, int *plain,
+                           int *long_mantissa) {
     int64_t count = 0;
     size_t start = 0;
     *plain = memchr(text, '"', length) == NULL;
@@ -115,9 +136,32 @@ static int reference_block(const bce_scan_config *config, const char *text, size
             }
         }
         bce_sums_add_row(acc, 0, label, p, loss, weight, config->logit ? NULL : clipped);
+        for (int m = 0; m < config->n_models; m++) {
+            int cell = m * (HIST_EDGES + 1) + reference_hist_bin(loss[m]);
+            hist->rows[cell] += 1;
+            if (config->weight >= 0) bce_exact_add(&hist->weight[cell], weight);
+        }
         count++;
     }
     *rows = count;
+    return 1;
+}
+
+static int same_exact(bce_exact *a, bce_exact *b) {
+    bce_exact_normalize(a);
+    bce_exact_normalize(b);
+    if (memcmp(a->limb, b->limb, sizeof a->limb) != 0) return 0;
+    return a->special == b->special || (a->special != a->special && b->special != b->special);
+}
+
+/* The scanner's histogram against the reference's, bin by bin. */
+static int same_hist(const bce_scan_config *config, bce_hist *scanned, reference_hist *hist) {
+    if (scanned->n_edges != HIST_EDGES || scanned->n_models != config->n_models) return 0;
+    for (int cell = 0; cell < config->n_models * (HIST_EDGES + 1); cell++) {
+        if (scanned->rows[cell] != hist->rows[cell]) return 0;
+        if (scanned->weighted && !same_exact(&scanned->weight[cell], &hist->weight[cell]))
+            return 0;
+    }
     return 1;
 }
 
@@ -125,13 +169,8 @@ static int same_sums(bce_sums *a, bce_sums *b) {
     if (a->rows[0] != b->rows[0] || a->positives[0] != b->positives[0]) return 0;
     for (int m = 0; m < a->n_models; m++)
         if (a->clipped[m] != b->clipped[m]) return 0;
-    for (int i = 0; i < bce_sums_slots(a->n_models); i++) {
-        bce_exact_normalize(&a->sums[i]);
-        bce_exact_normalize(&b->sums[i]);
-        if (memcmp(a->sums[i].limb, b->sums[i].limb, sizeof a->sums[i].limb) != 0) return 0;
-        double x = a->sums[i].special, y = b->sums[i].special;
-        if (!(x == y || (x != x && y != y))) return 0;
-    }
+    for (int i = 0; i < bce_sums_slots(a->n_models); i++)
+        if (!same_exact(&a->sums[i], &b->sums[i])) return 0;
     return 1;
 }
 
@@ -186,6 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int initialised = 0;
     if (!initialised) {
         setlocale(LC_ALL, "C");
+        for (int k = -48; k <= 16; k++) hist_edges[k + 48] = pow(10.0, (double)k / 8.0);
         initialised = 1;
     }
     if (size < CONFIG_BYTES) return 0;
@@ -204,6 +244,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         config.edges = edges;
         config.worst = data[5] & 3;
     }
+    config.hist_edges = hist_edges;
+    config.hist_n_edges = HIST_EDGES;
     size_t length = size - CONFIG_BYTES;
     char *block = malloc(length ? length : 1);
     if (!block) return 0;
@@ -219,8 +261,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t scanned_rows = result.rows;
     bce_sums *scanned = &result.sums;
     int plain = 1, long_mantissa = 0;
-    int valid = reference_block(&config, block, length, &reference, &reference_rows, &plain,
-                                &long_mantissa);
+    static reference_hist hist;
+    memset(&hist, 0, sizeof hist);
+    int valid = reference_block(&config, block, length, &reference, &hist, &reference_rows,
+                                &plain, &long_mantissa);
     if (accepted) {
         if (!valid) {
             fprintf(stderr, "the scanner accepted a block the reference refuses\n");
@@ -231,10 +275,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     (long long)reference_rows);
             abort();
         }
+        if (!same_hist(&config, &result.hist, &hist)) {
+            fprintf(stderr, "the scanner's loss histogram differs from the reference's\n");
+            abort();
+        }
         int64_t grouped = 0, binned = 0;
         for (int g = 0; g < result.n_groups; g++) grouped += scanned->rows[g];
-        for (int b = 0; b < config.bins; b++) binned += result.bin_rows[b];
-        if (parts && (grouped != reference_rows || binned != reference_rows ||
+        /* Every column's bins hold every row: column m's from m * bins. */
+        for (int b = 0; b < config.bins * config.n_models; b++) binned += result.bin_rows[b];
+        if (parts && (grouped != reference_rows || binned != reference_rows * config.n_models ||
                       result.n_worst != (reference_rows < config.worst ? reference_rows
                                                                          : config.worst))) {
             fprintf(stderr, "groups, bins or worst rows do not add up to the rows\n");
