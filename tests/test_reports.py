@@ -595,6 +595,7 @@ def test_plot_draws_bins_diagonal_and_histogram(bce: Any) -> None:
     document = score_json(bce, PREDS, "--calibration", "10", "-w", "weight")
     document["calibration"][3] = {**document["calibration"][3], "rows": 0, "weight": 0.0}
     document["calibration"][3].update(mean_prob=None, observed_rate=None)
+    document["calibration_by_model"][0]["bins"] = document["calibration"]
     figure = reliability_figure(document)
     top, bottom = figure.axes
     diagonal, curve = top.get_lines()
@@ -606,6 +607,21 @@ def test_plot_draws_bins_diagonal_and_histogram(bce: Any) -> None:
     assert len(bars) == 10
     assert [bar.get_height() for bar in bars] == [b["weight"] for b in document["calibration"]]
     assert "ECE" in top.get_title() and "prob" in top.get_title()
+
+
+def test_plot_draws_one_curve_per_model(bce: Any) -> None:
+    from bcecli.report.plot import reliability_figure
+
+    document = score_json(bce, PREDS, "--calibration", "10", "-p", "prob", "-p", "model_b")
+    top, _ = reliability_figure(document).axes
+    _, *curves = top.get_lines()
+    assert len(curves) == 2
+    for curve, entry, model in zip(curves, document["calibration_by_model"], document["models"]):
+        shown = [b for b in entry["bins"] if b["rows"]]
+        assert list(curve.get_xdata()) == [b["mean_prob"] for b in shown]
+        assert curve.get_label() == f"{model['column']} (ECE {model['metrics']['ece']:.4f})"
+    assert curves[0].get_marker() != curves[1].get_marker()
+    assert top.get_title().startswith("Reliability of prob, model_b")
 
 
 def test_plot_with_a_wrong_extension_is_a_usage_error(bce: Any, tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ def write_plot(path: str, document: Document) -> None:
 
 
 def reliability_figure(document: Document) -> Any:
-    """A figure: observed rate against mean p per bin over the diagonal, p's histogram below."""
+    """A figure: observed rate against mean p per bin over the diagonal, one curve per
+    model, and the first model's p histogram below."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -61,25 +62,37 @@ def reliability_figure(document: Document) -> Any:
     FigureCanvasAgg(figure)
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
 
-    filled = [b for b in bins if b["rows"] and b["mean_prob"] is not None]
     top.plot(
         [0, 1], [0, 1], linestyle="--", color="0.55", linewidth=1, label="perfectly calibrated"
     )
-    top.plot(
-        [b["mean_prob"] for b in filled],
-        [b["observed_rate"] for b in filled],
-        marker="o",
-        markersize=5,
-        color="C0",
-        linewidth=1.5,
-        label=f"{column}: mean p against observed rate, per bin",
-    )
+    # One curve per model, each binned by its own p (calibration_by_model), told apart by
+    # marker as well as colour.
+    ece = {model["column"]: model["metrics"]["ece"] for model in document["models"]}
+    curves = document["calibration_by_model"] or [{"column": column, "bins": bins}]
+    for index, curve in enumerate(curves):
+        filled = [b for b in curve["bins"] if b["rows"] and b["mean_prob"] is not None]
+        label = f"{curve['column']}: mean p against observed rate, per bin"
+        if len(curves) > 1 and ece.get(curve["column"]) is not None:
+            label = f"{curve['column']} (ECE {ece[curve['column']]:.4f})"
+        top.plot(
+            [b["mean_prob"] for b in filled],
+            [b["observed_rate"] for b in filled],
+            marker="osD^v<>"[index % 7],
+            markersize=5,
+            color=f"C{index % 10}",
+            linewidth=1.5,
+            label=label,
+        )
     top.set_xlim(0, 1)
     top.set_ylim(0, 1)
     top.set_ylabel("observed rate of y = 1" + (" (weighted)" if weighted else ""))
     top.grid(True, color="0.9", linewidth=0.8)
     top.legend(loc="upper left", frameon=False)
-    top.set_title(_title(column, metrics, len(bins)), fontsize=11)
+    if len(curves) > 1:
+        names = ", ".join(curve["column"] for curve in curves)
+        top.set_title(f"Reliability of {names} · {len(bins)} bins", fontsize=11)
+    else:
+        top.set_title(_title(column, metrics, len(bins)), fontsize=11)
 
     lowers = [b["lower"] for b in bins]
     widths = [b["upper"] - b["lower"] for b in bins]
