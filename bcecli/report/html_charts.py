@@ -99,6 +99,17 @@ def _y(chart: Chart, value: float, low: float = 0.0, high: float = 1.0) -> float
     return round(chart.bottom - (value - low) / span * chart.plot_height, 2)
 
 
+def _bar(chart: Chart, left: float, right: float, top: float, label: str) -> Bar:
+    """A bar from ``left`` to ``right`` and ``top`` down to the axis, a gap each side."""
+    return Bar(
+        x=left + 0.5,
+        y=top,
+        width=round(max(right - left - 1.0, 0.5), 2),
+        height=round(chart.bottom - top, 2),
+        label=label,
+    )
+
+
 def reliability_chart(
     curves: Sequence[tuple[str, Sequence[CalibrationBin], float | None]],
 ) -> Chart:
@@ -136,18 +147,10 @@ def reliability_chart(
         share = entry["weight"] / heaviest * HISTOGRAM_SHARE
         left, right = _x(chart, entry["lower"]), _x(chart, entry["upper"])
         top = _y(chart, share)
-        chart.bars.append(
-            Bar(
-                x=left + 0.5,
-                y=top,
-                width=round(max(right - left - 1.0, 0.5), 2),
-                height=round(chart.bottom - top, 2),
-                label=(
-                    f"p {entry['lower']:g}–{entry['upper']:g}: "
-                    f"{entry['weight'] / total:.1%} of the weight"
-                ),
-            )
+        label = (
+            f"p {entry['lower']:g}–{entry['upper']:g}: {entry['weight'] / total:.1%} of the weight"
         )
+        chart.bars.append(_bar(chart, left, right, top, label))
     for index, (name, model_bins, _) in enumerate(curves):
         series = Series(name, index)
         for entry in model_bins:
@@ -231,15 +234,8 @@ def histogram_chart(
             continue
         left, right = at(index - first), at(index - first + 1)
         top = _y(chart, weight, 0, heaviest)
-        chart.bars.append(
-            Bar(
-                x=left + 0.5,
-                y=top,
-                width=round(max(right - left - 1.0, 0.5), 2),
-                height=round(chart.bottom - top, 2),
-                label=f"loss {bin_label(edges, index)}: {weight:,.6g} {unit}",
-            )
-        )
+        label = f"loss {bin_label(edges, index)}: {weight:,.6g} {unit}"
+        chart.bars.append(_bar(chart, left, right, top, label))
     if mean_loss is not None and mean_loss > 0 and math.isfinite(mean_loss):
         # The bins are eight a decade from edges[0]: bin i + 1 starts at 10^(i/8) * edges[0].
         mean_at = 8 * math.log10(mean_loss / edges[0]) + 1 - first
