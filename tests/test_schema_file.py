@@ -48,6 +48,25 @@ def _metrics(
     }
 
 
+CALIBRATION_BINS: list[dict[str, Any]] = [
+    {
+        "lower": 0.0,
+        "upper": 0.5,
+        "rows": 7000,
+        "weight": 7000.0,
+        "mean_prob": 0.2,
+        "observed_rate": 0.21,
+    },
+    {
+        "lower": 0.5,
+        "upper": 1.0,
+        "rows": 3000,
+        "weight": 3000.0,
+        "mean_prob": None,
+        "observed_rate": None,
+    },
+]
+
 EXAMPLE: dict[str, Any] = {
     "schema": "bce.report/1",
     "bce_version": "0.1.0",
@@ -80,46 +99,10 @@ EXAMPLE: dict[str, Any] = {
             ],
         }
     ],
-    "calibration": [
-        {
-            "lower": 0.0,
-            "upper": 0.5,
-            "rows": 7000,
-            "weight": 7000.0,
-            "mean_prob": 0.2,
-            "observed_rate": 0.21,
-        },
-        {
-            "lower": 0.5,
-            "upper": 1.0,
-            "rows": 3000,
-            "weight": 3000.0,
-            "mean_prob": None,
-            "observed_rate": None,
-        },
-    ],
+    "calibration": copy.deepcopy(CALIBRATION_BINS),
     "calibration_by_model": [
-        {
-            "column": "prob",
-            "bins": [
-                {
-                    "lower": 0.0,
-                    "upper": 0.5,
-                    "rows": 7000,
-                    "weight": 7000.0,
-                    "mean_prob": 0.2,
-                    "observed_rate": 0.21,
-                },
-                {
-                    "lower": 0.5,
-                    "upper": 1.0,
-                    "rows": 3000,
-                    "weight": 3000.0,
-                    "mean_prob": None,
-                    "observed_rate": None,
-                },
-            ],
-        }
+        {"column": column, "bins": copy.deepcopy(CALIBRATION_BINS)}
+        for column in ("prob", "model_b")
     ],
     "loss_histogram": [
         {
