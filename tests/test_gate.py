@@ -75,6 +75,7 @@ def document(
             for value, cols in (groups or {}).items()
         ],
         "calibration": [],
+        "calibration_by_model": [],
         "loss_histogram": [],
         "worst": [],
         "gate": None,
