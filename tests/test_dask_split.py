@@ -341,3 +341,16 @@ def test_an_object_is_read_in_ranges(bce: Any, monkeypatch: pytest.MonkeyPatch) 
         local = bce("score", url, *args)
     assert (dask.exit_code, dask.stdout, dask.stderr) == (0, local.stdout, "")
     assert os.environ[SPLIT] == "30000"
+
+
+def test_a_file_without_a_header_is_cut_alike(scratch: Path) -> None:
+    text = b"\n0,0.25,a\r\n1,0.75,b\r\n1,0.5,a\r\n0,0.125,b\r\n"
+    path = scratch / "no_header.csv"
+    path.write_bytes(text)
+    options = Settings(
+        columns=ColumnSpec(label="1", prob=("2",), by=("3",)), no_header=True, worst=3
+    )
+    local = local_outcome(path, options)
+    assert isinstance(local, dict) and local["inputs"]["inputs"][0][1]["rows"] == 4
+    for cut in range(len(text) + 1):
+        assert split_outcome(path, [cut, cut + 7], options) == local, cut
