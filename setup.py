@@ -32,7 +32,13 @@ def _compile_args(compiler_type: str) -> list[str]:
     if STRICT:
         args += ["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
     if os.environ.get("BCE_SANITIZE") == "1":
-        args += ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-O1", "-g"]
+        args += [
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+            "-O1",
+            "-g",
+        ]
     return args
 
 

@@ -133,6 +133,15 @@ class WorstRows:
     def merge(self, other: Self) -> None:
         self.add(other.rows)
 
+    def renumber(self, rows_before: int) -> None:
+        """Shift every row number by ``rows_before``: rows counted within a byte range of
+        a file (``bcecli.io.ranges``) become the file's, once the rows of the ranges
+        before it are known. The order kept is unchanged (all rows move alike)."""
+        for row in self.rows:
+            row.row += rows_before
+            loss, index, path, _ = row.sort_key
+            row.sort_key = (loss, index, path, row.row)
+
     def to_state(self) -> dict[str, Any]:
         return {"k": self.k, "rows": [row.to_state() for row in self.rows]}
 

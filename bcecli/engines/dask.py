@@ -1,11 +1,17 @@
 """``--engine dask``: score partitions on an existing Dask cluster and merge their states.
 
-A partition is one row group of a Parquet file, or one whole CSV file (text cannot be
-cut safely without reading it). Each is scored on a worker by the same code as the
-local engine into a partial ``ScoreState``, shipped as its plain ``to_state()`` dict,
-and the states merge in a tree reduction that keeps input order. Exact sums make the
-merge order irrelevant to every number, and the order kept makes the first error in
-input order win, so the report (or the error) is the one the local engine gives.
+A partition is one row group of a Parquet file, one byte range of an uncompressed CSV
+file (about 64 MiB: ``bcecli.io.ranges``), or one whole compressed CSV file. Each is
+scored on a worker by the same code as the local engine into a partial ``ScoreState``,
+shipped as its plain ``to_state()`` dict, and the states merge in a tree reduction that
+keeps input order. Exact sums make the merge order irrelevant to every number, and the
+order kept makes the first error in input order win, so the report (or the error) is
+the one the local engine gives.
+
+A byte range numbers its rows from 1: the ranges of one file merge first, in order,
+each one's ``--worst`` rows shifted by the rows before it. If any range of a file fails
+(an invalid row, a quote open across a line end), that file is scored again in one task
+from its start, so the error is the one, word for word, a local pass stops at.
 
 dask and distributed are imported inside functions: they are an optional extra.
 """
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
     from bcecli.io.columns import Columns
     from bcecli.io.convert import LabelRule
     from bcecli.io.parquet_reader import ParquetReader
+    from bcecli.io.ranges import ByteRange
+    from bcecli.io.readers import Reader
     from bcecli.io.sources import Source
     from bcecli.scoring.inputs import ScoreResult
     from bcecli.scoring.settings import Settings
@@ -59,13 +67,15 @@ def dask_available() -> bool:
 
 @dataclass(frozen=True)
 class Partition:
-    """What one task scores: a whole CSV file, or one row group of a Parquet file."""
+    """What one task scores: a whole CSV file, a byte range of one, or one row group of
+    a Parquet file."""
 
     input_index: int
     source: Source
     file_index: int = -1  # Parquet: which file of the source (a dataset has many)
     group: int = -1  # Parquet: which row group of that file
     first_row: int = 1  # the file's row number of the partition's first row
+    byte_range: ByteRange | None = None  # CSV: the lines of the file that start in it
 
 
 def score_on_dask(
@@ -74,8 +84,16 @@ def score_on_dask(
     *,
     scheduler: str,
     on_progress: Callable[[int], None] | None = None,
+    split_bytes: int | None = None,
 ) -> ScoreResult:
-    """Score ``sources`` as one population on the cluster at ``scheduler``."""
+    """Score ``sources`` as one population on the cluster at ``scheduler``.
+
+    An uncompressed CSV file is scored in byte ranges of about ``split_bytes`` (default
+    ``$BCE_DASK_SPLIT_BYTES``, else 64 MiB), one task each.
+    """
+    from bcecli.io.ranges import split_bytes_setting
+
+    split = split_bytes_setting(split_bytes)
     if any(source.is_stdin for source in sources):
         raise UsageError(
             "--engine dask reads files and object-store URLs, not standard input; "
@@ -83,7 +101,7 @@ def score_on_dask(
         )
     client = _connect(scheduler)
     try:
-        return _score(client, list(sources), settings, on_progress)
+        return _score(client, list(sources), settings, on_progress, split)
     finally:
         client.close()
 
@@ -263,13 +281,13 @@ def _score(
     sources: list[Source],
     settings: Settings,
     on_progress: Callable[[int], None] | None,
+    split_bytes: int,
 ) -> ScoreResult:
     from bcecli.core.batch import InputRef
     from bcecli.scoring.inputs import finish
 
-    columns, leaves = _plan(client, sources, settings)
-    futures = [leaf for leaf in leaves if not isinstance(leaf, dict)]
-    counts = _track(client, futures, on_progress) if on_progress is not None else []
+    columns, leaves, scored = _plan(client, sources, settings, split_bytes)
+    counts = _track(client, scored, on_progress) if on_progress is not None else []
     root = _reduce(client, leaves)
     try:
         result: Result = root if isinstance(root, dict) else root.result()
@@ -296,29 +314,32 @@ Leaf = Any  # a Future of a Result, or a Result known here (an error found while
 
 
 def _plan(
-    client: Any, sources: list[Source], settings: Settings
-) -> tuple[Columns | None, list[Leaf]]:
-    """Partitions in input order, as futures of their results.
+    client: Any, sources: list[Source], settings: Settings, split_bytes: int
+) -> tuple[Columns | None, list[Leaf], list[Any]]:
+    """(columns, the leaves to merge in input order, the futures of every partition's
+    result, whose rows the progress display counts).
 
     Headers and schemas are read here, in order, as the local engine reads them; an
     error found while planning becomes the last leaf, at its place in input order,
-    and nothing after it is scored.
+    and nothing after it is scored. A CSV file's byte ranges merge into one leaf.
     """
     from bcecli.io.parquet_reader import ParquetReader
+    from bcecli.io.ranges import line_layout, plan_ranges
     from bcecli.io.readers import open_reader
     from bcecli.scoring.inputs import each_input
 
     columns: Columns | None = None
     stop: Result | None = None
     # Per input: (its index, its Parquet reader on the cluster and futures of its files'
-    # row-group sizes) or (its index, None, None) for CSV.
-    opened: list[tuple[int, Any, list[Any] | None]] = []
+    # row-group sizes, or for CSV None and its byte ranges: none for one whole task).
+    opened: list[tuple[int, Any, list[Any] | None, list[ByteRange]]] = []
     opening = (open_reader(source, no_header=settings.no_header) for source in sources)
     inputs = each_input(opening, settings)
     try:
         # Headers are read (and each reader closed) in input order, as locally.
         for one in inputs:
             columns, reader = one.columns, one.reader
+            layout = line_layout(reader)
             reader.close()  # workers open their own: only its file list travels
             if isinstance(reader, ParquetReader):
                 # Each worker gets the reader (its file list and names) once, not per task.
@@ -330,24 +351,33 @@ def _plan(
                     columns=columns.needed,
                     pure=False,
                 )
-                opened.append((one.ref.index, shared, sizes))
+                opened.append((one.ref.index, shared, sizes, []))
             else:
-                opened.append((one.ref.index, None, None))
+                ranges = []
+                if layout is not None:
+                    ranges = plan_ranges(layout, reader.column_names, split_bytes)
+                opened.append((one.ref.index, None, None, ranges if len(ranges) > 1 else []))
     except BceError as error:
         stop = _error_result(error)
     finally:
         inputs.close()
     if columns is None:
         assert stop is not None
-        return None, [stop]
+        return None, [stop], []
 
     partitions: list[Partition] = []
     readers: list[Any] = []  # per partition: its Parquet reader on the cluster, or None
-    for input_index, shared, sizes in opened:
+    # Per CSV file read in ranges: (its first partition, how many, the whole file's).
+    split_files: list[tuple[int, int, Partition]] = []
+    for input_index, shared, sizes, ranges in opened:
         source = sources[input_index]
         if sizes is None:
-            partitions.append(Partition(input_index, source))
-            readers.append(None)
+            if ranges:
+                split_files.append((len(partitions), len(ranges), Partition(input_index, source)))
+            pieces: list[ByteRange | None] = [*ranges] if ranges else [None]
+            for byte_range in pieces:
+                partitions.append(Partition(input_index, source, byte_range=byte_range))
+                readers.append(None)
             continue
         for file_index, outcome in enumerate(client.gather(sizes)):
             if "error" in outcome:  # this file comes before anything found later
@@ -365,9 +395,9 @@ def _plan(
     rules: list[LabelRule] = []
     if partitions:
         rules = _starting_rules(client, partitions, readers, columns, settings)
-    leaves: list[Leaf] = []
+    scored: list[Any] = []
     if partitions:
-        leaves = client.map(
+        scored = client.map(
             _score_partition,
             partitions,
             readers,
@@ -376,6 +406,20 @@ def _plan(
             columns=columns,
             pure=False,
         )
+    leaves: list[Leaf] = list(scored)
+    for first, count, whole in reversed(split_files):  # later files first: indices hold
+        root = _reduce(client, scored[first : first + count], _merge_ranges)
+        leaves[first : first + count] = [
+            client.submit(
+                _finish_file,
+                root,
+                whole,
+                rules[first],
+                settings=settings,
+                columns=columns,
+                pure=False,
+            )
+        ]
     if stop is not None:
         leaves.append(stop)
     if not leaves:  # files without row groups: nothing to score, as locally
@@ -383,7 +427,7 @@ def _plan(
 
         empty = ScoreState(settings.state_config(columns))
         leaves.append({"state": empty.to_state()})
-    return columns, leaves
+    return columns, leaves, scored
 
 
 def _starting_rules(
@@ -411,21 +455,29 @@ def _starting_rules(
     found = firsts(partitions[:1], readers[:1])
     if found[0] == undecided and len(partitions) > 1:
         found += firsts(partitions[1:], readers[1:])
+    return _rules_in_order(found, len(partitions))
+
+
+def _rules_in_order(found: list[LabelRule], count: int) -> list[LabelRule]:
+    """Each of ``count`` partitions' starting rule, from the rules the first ones settle
+    on their own (``found``): the first settled before it, else undecided."""
+    undecided: LabelRule = (None, None)
     rules: list[LabelRule] = []
     known = undecided
-    for index in range(len(partitions)):
+    for index in range(count):
         rules.append(known)
         if known == undecided and index < len(found):
             known = found[index]
     return rules
 
 
-def _reduce(client: Any, leaves: list[Leaf]) -> Leaf:
+def _reduce(client: Any, leaves: list[Leaf], merge: Callable[..., Result] | None = None) -> Leaf:
     """Merge leaves in a tree, SPLIT_EVERY at a time, keeping their order."""
+    merge = merge or _merge_results
     level = list(leaves)
     while len(level) > 1:
         level = [
-            client.submit(_merge_results, *level[start : start + SPLIT_EVERY], pure=False)
+            client.submit(merge, *level[start : start + SPLIT_EVERY], pure=False)
             for start in range(0, len(level), SPLIT_EVERY)
         ]
     return level[0]
@@ -459,6 +511,16 @@ def _row_group_sizes(file_index: int, *, reader: ParquetReader, columns: list[st
         return _error_result(error)
 
 
+def _open_text(part: Partition, settings: Settings) -> Reader:
+    """The reader of a CSV partition: the whole file, or its byte range."""
+    from bcecli.io.ranges import open_range
+    from bcecli.io.readers import open_reader
+
+    if part.byte_range is not None:
+        return open_range(part.source, part.byte_range)
+    return open_reader(part.source, no_header=settings.no_header)
+
+
 def _partition_chunks(
     part: Partition,
     reader: ParquetReader | None,
@@ -467,7 +529,6 @@ def _partition_chunks(
     needed: list[str],
 ) -> tuple[Any, Any]:
     """(reader to close or None, chunks) of one partition, as the local engine reads them."""
-    from bcecli.io.readers import open_reader
     from bcecli.scoring.inputs import column_types
 
     float_columns, text_columns = column_types(columns)
@@ -476,7 +537,7 @@ def _partition_chunks(
             part.file_index, part.group, part.first_row, needed, settings.chunk_size
         )
         return None, chunks
-    csv = open_reader(part.source, no_header=settings.no_header)
+    csv = _open_text(part, settings)
     float_columns = [name for name in float_columns if name in needed]
     text_columns = tuple(name for name in text_columns if name in needed)
     return csv, csv.chunks(needed, settings.chunk_size, float_columns, text_columns)
@@ -492,18 +553,27 @@ def _score_partition(
 ) -> Result:
     from bcecli.core.batch import InputRef
     from bcecli.core.state import ScoreState
+    from bcecli.engines.local import score_input
     from bcecli.scoring.batches import ChunkValidator
+    from bcecli.scoring.inputs import OpenInput
     from bcecli.scoring.passes import score_chunks
 
     state = ScoreState(settings.state_config(columns))
     ref = InputRef(part.input_index, part.source.path, part.source.format)
     validator = ChunkValidator(columns, settings)
     validator.labels.kind, validator.labels.negative = rule
-    opened = None
+    opened: Reader | None = None
     try:
-        opened, chunks = _partition_chunks(part, reader, columns, settings, columns.needed)
         # One thread per task: the cluster's workers are the parallelism.
-        score_chunks(chunks, state, validator=validator, ref=ref, settings=settings, workers=1)
+        if reader is None:  # CSV: the local engine's pass, its C kernel's fast path too
+            opened = _open_text(part, settings)
+            text = OpenInput(ref, opened, columns)
+            score_input(text, state, validator=validator, settings=settings, workers=1)
+        else:
+            chunks = reader.row_group_chunks(
+                part.file_index, part.group, part.first_row, columns.needed, settings.chunk_size
+            )
+            score_chunks(chunks, state, validator=validator, ref=ref, settings=settings, workers=1)
     except BceError as error:
         return _error_result(error)
     finally:
@@ -542,6 +612,36 @@ def _rows_read(result: Result) -> int:
         return 0
     counts = result["state"]["inputs"]["inputs"]
     return sum(int(stats["rows"]) + int(stats["skipped"]) for _, stats in counts)
+
+
+def _merge_ranges(*results: Result) -> Result:
+    """Merge the states of consecutive byte ranges of one file in order, each one's rows
+    renumbered to follow the rows of those before it; the first error wins."""
+    merged: ScoreState | None = None
+    for result in results:
+        if "error" in result:
+            return result
+        state = _state_from(result["state"])
+        if merged is None:
+            merged = state
+            continue
+        worst = state.worst
+        if worst is not None:
+            worst.renumber(sum(stats.rows + stats.skipped for stats in merged.input_stats()))
+        merged.merge(state)
+    assert merged is not None
+    return {"state": merged.to_state()}
+
+
+def _finish_file(
+    result: Result, whole: Partition, rule: LabelRule, *, settings: Settings, columns: Columns
+) -> Result:
+    """A file's ranges merged, or, if one failed, the file scored again in one pass from
+    its start: the error a local pass stops at, in its words, whichever range it was in
+    and however the file was cut (a quote open across a cut included)."""
+    if "error" not in result:
+        return result
+    return _score_partition(whole, None, rule, settings=settings, columns=columns)
 
 
 def _merge_results(*results: Result) -> Result:

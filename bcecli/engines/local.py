@@ -53,27 +53,47 @@ def score_readers(
                 state = ScoreState(settings.state_config(columns))
                 validator = ChunkValidator(columns, settings)
             workers = scoring_workers(settings, opened.reader)
-            for find, score_fast in FAST_PATHS:
-                source = find(opened, settings)
-                if source is not None:
-                    score_fast(
-                        source,
-                        opened,
-                        state,
-                        validator=validator,
-                        settings=settings,
-                        workers=workers,
-                        on_progress=on_progress,
-                    )
-                    break
-            else:
-                score_chunks(
-                    read_chunks(opened, settings),
-                    state,
-                    validator=validator,
-                    ref=opened.ref,
-                    settings=settings,
-                    workers=workers,
-                    on_progress=on_progress,
-                )
+            score_input(
+                opened,
+                state,
+                validator=validator,
+                settings=settings,
+                workers=workers,
+                on_progress=on_progress,
+            )
     return finish(settings, columns, state)
+
+
+def score_input(
+    opened: OpenInput,
+    state: ScoreState,
+    *,
+    validator: ChunkValidator,
+    settings: Settings,
+    workers: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Score one input's rows into ``state``: by the first fast path that takes it, or
+    as chunks of Arrow tables (a Dask task scores its partition of a CSV file so too)."""
+    for find, score_fast in FAST_PATHS:
+        source = find(opened, settings)
+        if source is not None:
+            score_fast(
+                source,
+                opened,
+                state,
+                validator=validator,
+                settings=settings,
+                workers=workers,
+                on_progress=on_progress,
+            )
+            return
+    score_chunks(
+        read_chunks(opened, settings),
+        state,
+        validator=validator,
+        ref=opened.ref,
+        settings=settings,
+        workers=workers,
+        on_progress=on_progress,
+    )

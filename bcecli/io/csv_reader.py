@@ -23,6 +23,7 @@ from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
+from bcecli.io.ranges import ByteRange, LineLayout, RangeText
 from bcecli.io.reader_base import Chunk, Extent, TextBlock, column_keys, reason, slice_rows
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
@@ -285,6 +286,20 @@ class CsvReader:
     def delimited_text(self) -> CsvReader:
         return self
 
+    def line_layout(self) -> LineLayout | None:
+        """Where the data lines start in the file, for reading it in byte ranges
+        (``bcecli.io.ranges``); None where it cannot be cut: standard input, a pipe, a
+        compressed file, or one whose lines end in a lone CR."""
+        if self.source.compression or self._cr_line_ends or self._stored is None:
+            return None
+        extent = self.extent(self.source)
+        if extent is None:
+            return None
+        sample = self._pending
+        rows = sample.count(b"\n")
+        row_bytes = (sample.rfind(b"\n") + 1) / rows if rows else max(len(sample), 1)
+        return LineLayout(extent.size, self._text_read - len(sample), row_bytes)
+
     def text_blocks(self, chunk_size: int) -> Iterator[TextBlock]:
         """The text after the header as blocks of whole lines of about ``chunk_size`` rows,
         each with how far through the stored file reading is once it is cut."""
@@ -298,6 +313,76 @@ class CsvReader:
         text_columns: Sequence[str] = (),
     ) -> BlockParser:
         return BlockParser(self.source, self.column_names, columns, float_columns, text_columns)
+
+
+class CsvRangeReader(CsvReader):
+    """The rows of one byte range of a CSV or TSV file (``bcecli.io.ranges``): the lines
+    that start in it, numbered from 1, parsed as the whole file's reader parses them.
+
+    A cut inside a quoted value that runs over a line end would change what the rows
+    are; bce reads one row per line and refuses such a value, but only where a block
+    holds both its lines. So a block whose last line ends inside a quote raises
+    ``QuoteAcrossLines``: the caller then reads the whole file in one pass instead.
+    """
+
+    def __init__(self, source: Source, byte_range: ByteRange) -> None:
+        self.source = source
+        self.name = shown_path(source.path)
+        self.column_names = list(byte_range.names)
+        self._range = byte_range
+        self._text = RangeText(source, byte_range, self._check_quotes)
+
+    def close(self) -> None:
+        self._text.close()
+
+    def line_layout(self) -> LineLayout | None:
+        return None  # a range is not cut again
+
+    def text_blocks(self, chunk_size: int) -> Iterator[TextBlock]:
+        low, high = BLOCK_RANGE
+        size = max(low, min(high, int(chunk_size * self._range.layout.row_bytes)))
+        blocks: Iterator[TextBlock] = self._text.blocks(size)
+        return blocks
+
+    def _check_quotes(self, block: bytes, through: int) -> None:
+        if b'"' not in block:
+            return
+        last = block[block.rfind(b"\n", 0, len(block) - 1) + 1 :]
+        if ends_in_quote(last, ord(self.source.delimiter)):
+            raise QuoteAcrossLines(
+                f"{self.name}: a quote is open at the line end before byte {through}; "
+                "bce reads one row per line."
+            )
+
+
+class QuoteAcrossLines(InputError):
+    """A byte range's block ends inside a quoted value: the file must be read whole."""
+
+
+def ends_in_quote(line: bytes, delimiter: int) -> bool:
+    """True when a line read from its start (outside quotes) ends inside a quoted value,
+    as pyarrow's parser reads quotes: one opens a value only at its start, and a doubled
+    quote inside one is a quote."""
+    quote = 34
+    quoted = False
+    field_start = True
+    index = 0
+    length = len(line)
+    while index < length:
+        byte = line[index]
+        if quoted:
+            if byte == quote:
+                if index + 1 < length and line[index + 1] == quote:
+                    index += 2
+                    continue
+                quoted = False
+        elif byte == quote and field_start:
+            quoted = True
+            field_start = False
+        else:
+            field_start = byte == delimiter
+        index += 1
+    return quoted
 
 
 class BlockParser:
