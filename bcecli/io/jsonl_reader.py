@@ -1,0 +1,399 @@
+"""JSON Lines (``.jsonl``, ``.ndjson``, or ``.json`` of one object per line), from a
+file, optionally compressed, or standard input.
+
+The text is read in blocks of whole lines, as CSV is (``csv_reader``), so memory is
+bounded by the block and a row's number is its 1-based line number in the file, across
+blocks and compression. Blank lines hold no row but are counted: the rows around one
+go to separate chunks, each numbered from its own first line.
+
+Each line is parsed by the standard library's ``json`` with numbers kept as written,
+and only the needed fields are taken out of it; a nested field is addressed by its
+dotted name (``scores.churn`` for ``{"scores": {"churn": 0.3}}``). Values become text
+as a CSV would hold them (``true`` for a JSON true, ``0.10`` for a JSON 0.10) and are
+typed by the CSV rules: predictions and weights as numbers, ``--by`` columns as text,
+others (the label, kept columns) as pyarrow's CSV reader infers them. So a JSON number
+gives exactly the float the same digits give in a CSV, and types may differ from line
+to line without failing the block. A missing key or ``null`` is a missing value.
+
+The columns are the fields of the first lines (up to ``SAMPLE_LINES`` of the first
+read, nested objects flattened to dotted names, in the order first seen): what column
+detection looks through and ``bce rows`` writes back.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from bcecli.core.lazy import lazy
+from bcecli.errors import InputError, UsageError, shown_path
+from bcecli.io.compute import pc
+from bcecli.io.convert import _NUMBER
+from bcecli.io.csv_reader import (
+    BLOCK_RANGE,
+    FIRST_READ,
+    HEADER_LIMIT,
+    CsvReader,
+    _open_text_stream,
+)
+from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
+from bcecli.io.sniff import binary_kind
+from bcecli.io.sources import Source
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+
+# The columns are the fields of at most this many lines of the first read.
+SAMPLE_LINES = 1000
+_BOM = b"\xef\xbb\xbf"
+_INTEGER = r"^[+-]?\d{1,18}$"
+_BOOLEAN = r"^(true|True|TRUE|false|False|FALSE)$"
+# How a needed column is typed: the CSV reader's float, text, or inferred columns.
+_FLOAT, _TEXT, _INFER = "float", "text", "infer"
+
+FieldPath = tuple[str, ...]
+
+
+class JsonNumber(str):
+    """A JSON number (or NaN/Infinity) as written: ``json`` hands these the literal."""
+
+
+class JsonlReader:
+    """JSON Lines from a file (optionally compressed) or standard input."""
+
+    def __init__(self, source: Source, *, no_header: bool = False) -> None:
+        if no_header:
+            raise UsageError(
+                "--no-header does not apply to JSON Lines, whose fields are named by their "
+                "keys; leave it out."
+            )
+        self.source = source
+        self.name = shown_path(source.path)
+        self._stream: IO[bytes]
+        self._stream, self._stored = _open_text_stream(source)
+        self._pending = b""
+        self._text_read = 0  # bytes of text read from the stream, after decompression
+        self._eof = False
+        try:
+            self.column_names, self._paths = self._fields()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._stream is not sys.stdin.buffer:
+            self._stream.close()
+
+    @staticmethod
+    def extent(source: Source) -> Extent | None:
+        """The file's size as stored (compressed bytes for a compressed file), as for CSV."""
+        return CsvReader.extent(source)
+
+    # -- raw bytes -----------------------------------------------------------------
+
+    def _read(self, size: int) -> bytes:
+        """The next piece of the stream: what is available now on a pipe (at most SIZE
+        bytes), SIZE bytes otherwise."""
+        try:
+            if self.source.is_stdin:
+                data = self._stream.read1(size)  # type: ignore[attr-defined]
+            else:
+                data = self._stream.read(size)
+        except (OSError, EOFError, pa.ArrowException) as error:
+            raise InputError(
+                f"{self.name}: cannot read the file ({reason(error)}); "
+                "it may be truncated or corrupt."
+            ) from None
+        if not data:
+            self._eof = True
+        self._text_read += len(data)
+        return bytes(data)
+
+    def _fields(self) -> tuple[list[str], list[FieldPath]]:
+        """The columns (dotted names, and each one's path of keys) of the first lines.
+
+        Reads until a whole non-blank line is in (all a pipe has sent so far, or the
+        first read of a file); what is read stays pending for the chunks."""
+        buffer = b""
+        while not self._eof:
+            buffer += self._read(FIRST_READ)
+            if buffer.startswith(_BOM):
+                buffer = buffer[len(_BOM) :]
+            binary = binary_kind(buffer)
+            if binary:
+                raise InputError(f"{self.name} is {binary[0]}, not JSON Lines; {binary[1]}.")
+            cut = buffer.rfind(b"\n")
+            if cut >= 0 and buffer[: cut + 1].strip():
+                break
+            if len(buffer) >= HEADER_LIMIT:
+                raise InputError(
+                    f"{self.name} has no line end in its first {HEADER_LIMIT >> 20} MiB, "
+                    "so it is not JSON Lines; pass one JSON object per line."
+                )
+        if not buffer.strip():
+            raise InputError(f"{self.name} is empty; bce needs JSON Lines, one object per line.")
+        self._pending = buffer
+        whole = buffer if self._eof else buffer[: buffer.rfind(b"\n") + 1]
+        names: list[str] = []
+        paths: list[FieldPath] = []
+        seen: set[FieldPath] = set()
+        sampled = 0
+        for number, line in enumerate(self._decode(whole, 0).split("\n"), start=1):
+            if sampled >= SAMPLE_LINES:
+                break
+            if not line.strip():
+                continue
+            sampled += 1
+            for path in _leaf_paths(self._record(line, number), ()):
+                if path not in seen:
+                    seen.add(path)
+                    paths.append(path)
+                    names.append(".".join(path))
+        return names, paths
+
+    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
+        """Byte blocks that each end at a line end, of about ``block_bytes`` (a longer
+        line is a block of its own; the last block may lack its newline)."""
+        tail = self._pending
+        self._pending = b""
+        start = 0
+        while True:
+            cut = tail.rfind(b"\n", start, start + block_bytes)
+            if cut < 0:
+                cut = tail.find(b"\n", start + block_bytes)
+                if cut < 0:
+                    break
+            yield tail[start : cut + 1]
+            start = cut + 1
+        tail = tail[start:]
+        while not self._eof:
+            data = self._read(block_bytes)
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail += data
+                continue
+            block = tail + data[: cut + 1]
+            tail = data[cut + 1 :]
+            del data
+            yield block
+        if tail.strip():
+            yield tail
+
+    def _position(self) -> int | None:
+        """How far through the file as stored reading is; None where unknown (a pipe)."""
+        if self._stored is None:
+            return None
+        try:
+            return int(self._stored.tell())
+        except (OSError, ValueError, pa.ArrowException):
+            self._stored = None
+            return None
+
+    def _block_bytes(self, chunk_size: int) -> int:
+        """Bytes for a block of about ``chunk_size`` lines, judged by the first read."""
+        sample = self._pending
+        lines = sample.count(b"\n")
+        line_bytes = (sample.rfind(b"\n") + 1) / lines if lines else max(len(sample), 1)
+        low, high = BLOCK_RANGE
+        return max(low, min(high, int(chunk_size * line_bytes)))
+
+    # -- parsing -------------------------------------------------------------------
+
+    def chunks(
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
+    ) -> Iterator[Chunk]:
+        paths = dict(zip(column_keys(self.column_names), self._paths))
+        wanted = [
+            (
+                key,
+                paths[key],
+                _FLOAT if key in float_columns else _TEXT if key in text_columns else _INFER,
+            )
+            for key in columns
+        ]
+        lines_before = 0
+        text_end = 0
+        start = 0  # the stored position before this block: its chunks share out the rest
+        for block in self._blocks(self._block_bytes(chunk_size)):
+            text_end += len(block)
+            position = self._position()
+            end = None if position is None else position * text_end // max(self._text_read, 1)
+            runs = self._parse(block, lines_before, wanted)
+            rows = sum(table.num_rows for _, table in runs)
+            done = 0
+            for first_line, table in runs:
+                for offset, piece in slice_rows(table, chunk_size):
+                    done += piece.num_rows
+                    through = None if end is None else start + (end - start) * done // rows
+                    yield Chunk(self.source.path, first_line + offset, piece, through)
+                    del piece
+            lines_before += block.count(b"\n")
+            if end is not None:
+                start = end
+
+    def _parse(
+        self, block: bytes, lines_before: int, wanted: list[tuple[str, FieldPath, str]]
+    ) -> list[tuple[int, pa.Table]]:
+        """The block's rows as tables of the wanted columns, one per run of lines without
+        a blank line between them, each with its first line's number."""
+        values: list[list[str | None]] = [[] for _ in wanted]
+        numbers: list[int] = []
+        for index, line in enumerate(self._decode(block, lines_before).split("\n")):
+            if not line.strip():
+                continue
+            number = lines_before + index + 1
+            record = self._record(line, number)
+            numbers.append(number)
+            for column, (_, path, _) in zip(values, wanted):
+                column.append(_text(_lookup(record, path)))
+        if not numbers:
+            return []
+        arrays = [
+            _typed(_string_array(column), kind) for column, (_, _, kind) in zip(values, wanted)
+        ]
+        names = [key for key, _, _ in wanted]
+        table = pa.Table.from_arrays(arrays, names=names) if arrays else _no_columns(len(numbers))
+        lines = np.asarray(numbers, dtype=np.int64)
+        cuts = [0, *(np.flatnonzero(np.diff(lines) != 1) + 1).tolist(), len(numbers)]
+        return [(numbers[a], table.slice(a, b - a)) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+    def _decode(self, block: bytes, lines_before: int) -> str:
+        try:
+            return block.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = lines_before + block.count(b"\n", 0, error.start) + 1
+            raise InputError(
+                f"{self.name} line {line} is not UTF-8 text; convert the file to UTF-8 "
+                "(for example with iconv -f latin1 -t utf-8)."
+            ) from None
+
+    def _record(self, line: str, number: int) -> dict[str, Any]:
+        """The object on line NUMBER; an error names the line when it is not one."""
+        try:
+            record = json.loads(
+                line, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=JsonNumber
+            )
+        except RecursionError:
+            raise InputError(
+                f"{self.name} line {number}: the JSON nests too deeply to read."
+            ) from None
+        except ValueError as error:
+            where = f"line {number} is not JSON"
+            if number == 1 and line.strip() in ("{", "["):
+                raise InputError(
+                    f"{self.name} {where} on its own: it looks like one pretty-printed JSON "
+                    "document, and bce reads JSON Lines, one object per line (jq -c '.[]' "
+                    "writes an array that way)."
+                ) from None
+            detail = getattr(error, "msg", reason(error))
+            column = getattr(error, "colno", None)
+            at = f" at column {column}" if column is not None else ""
+            raise InputError(
+                f"{self.name} {where} ({detail}{at}): {line.strip()[:60]!r}. Fix that line; "
+                "bce reads JSON Lines, one object per line."
+            ) from None
+        if not isinstance(record, dict):
+            kind = "an array" if isinstance(record, list) else "a single value"
+            hint = " (jq -c '.[]' writes an array's objects one per line)" if number == 1 else ""
+            raise InputError(
+                f"{self.name} line {number} holds {kind}, not a JSON object; bce reads JSON "
+                f"Lines, one object per line{hint}."
+            )
+        return record
+
+
+def _leaf_paths(record: dict[str, Any], prefix: FieldPath) -> Iterator[FieldPath]:
+    """The paths of a record's fields, nested objects opened up (an empty one is a leaf)."""
+    for key, value in record.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from _leaf_paths(value, path)
+        else:
+            yield path
+
+
+def _lookup(record: dict[str, Any], path: FieldPath) -> Any:
+    """The value at PATH, or None where a key on the way is missing."""
+    value: Any = record
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """A JSON value as a CSV field would hold it: None for null."""
+    if value is None or isinstance(value, str):  # a string, or a JsonNumber as written
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    """An object or array as compact JSON text, numbers as written."""
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(key)}:{_compact(item)}" for key, item in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def _string_array(values: list[str | None]) -> pa.Array:
+    """Python strings (None: missing) as an Arrow string array, built from buffers:
+    ``pa.array`` on Python objects imports pandas (see ``bcecli.io.convert``)."""
+    encoded = [b"" if value is None else value.encode("utf-8", "replace") for value in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    kind = pa.large_string() if offsets[-1] >= 1 << 31 else pa.string()
+    if kind == pa.string():
+        offsets = offsets.astype(np.int32)
+    present = np.fromiter((value is not None for value in values), dtype=bool, count=len(values))
+    nulls = len(values) - int(present.sum())
+    validity = None
+    if nulls:
+        validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(kind, len(values), buffers, null_count=nulls)
+
+
+def _all_match(array: pa.Array, pattern: str) -> bool:
+    """Every value present matches PATTERN."""
+    matches = pc.match_substring_regex(array, pattern)
+    return not pc.any(pc.and_(pc.invert(matches), pc.is_valid(array))).as_py()
+
+
+def _typed(array: pa.Array, kind: str) -> pa.Array:
+    """A text column typed as the CSV reader types it: numbers where every value is one
+    (as a float column, or as an inferred column: integers, then floats), booleans where
+    every value is a boolean word, text otherwise (the validator then names the value)."""
+    if kind == _TEXT or array.null_count == len(array):
+        return array
+    if kind == _INFER and _all_match(array, _INTEGER):
+        return pc.cast(array, pa.int64())
+    if _all_match(array, _NUMBER):
+        return pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
+    if kind == _INFER and _all_match(array, _BOOLEAN):
+        return pc.cast(array, pa.bool_())
+    return array
+
+
+def _no_columns(rows: int) -> pa.Table:
+    """A table of ROWS rows and no column (a pass that needs none, as row counting)."""
+    return pa.table({"_": pa.nulls(rows)}).drop_columns(["_"])
