@@ -23,14 +23,14 @@ detection looks through and ``bce rows`` writes back.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from bcecli.core.lazy import lazy
 from bcecli.errors import InputError, UsageError, shown_path
-from bcecli.io.compute import pc
-from bcecli.io.convert import _NUMBER
+from bcecli.io import jsonl_arrow
 from bcecli.io.csv_reader import (
     BLOCK_RANGE,
     FIRST_READ,
@@ -38,6 +38,8 @@ from bcecli.io.csv_reader import (
     CsvReader,
     _open_text_stream,
 )
+from bcecli.io.jsonl_arrow import FLOAT, INFER, TEXT, FieldPath, Runs, Wanted, typed
+from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
 from bcecli.io.sniff import binary_kind
 from bcecli.io.sources import Source
@@ -56,12 +58,7 @@ SAMPLE_LINES = 1000
 # peak memory, for no speed). A chunk holds at most one block's rows.
 BLOCK_BYTES = BLOCK_RANGE[0]
 _BOM = b"\xef\xbb\xbf"
-_INTEGER = r"^[+-]?\d{1,18}$"
-_BOOLEAN = r"^(true|True|TRUE|false|False|FALSE)$"
-# How a needed column is typed: the CSV reader's float, text, or inferred columns.
-_FLOAT, _TEXT, _INFER = "float", "text", "infer"
-
-FieldPath = tuple[str, ...]
+_WHOLE = re.compile(r"-?\d+")
 
 
 class JsonNumber(str):
@@ -85,7 +82,7 @@ class JsonlReader:
         self._text_read = 0  # bytes of text read from the stream, after decompression
         self._eof = False
         try:
-            self.column_names, self._paths = self._fields()
+            self.column_names, self._paths, self._seen = self._fields()
         except BaseException:
             self.close()
             raise
@@ -119,8 +116,9 @@ class JsonlReader:
         self._text_read += len(data)
         return bytes(data)
 
-    def _fields(self) -> tuple[list[str], list[FieldPath]]:
-        """The columns (dotted names, and each one's path of keys) of the first lines.
+    def _fields(self) -> tuple[list[str], list[FieldPath], dict[FieldPath, pa.DataType]]:
+        """The columns (dotted names, and each one's path of keys) of the first lines,
+        and the Arrow type of each one's first value there (to read blocks by).
 
         Reads until a whole non-blank line is in (all a pipe has sent so far, or the
         first read of a file); what is read stays pending for the chunks."""
@@ -146,7 +144,7 @@ class JsonlReader:
         whole = buffer if self._eof else buffer[: buffer.rfind(b"\n") + 1]
         names: list[str] = []
         paths: list[FieldPath] = []
-        seen: set[FieldPath] = set()
+        seen: dict[FieldPath, pa.DataType] = {}
         sampled = 0
         for number, line in enumerate(self._decode(whole, 0).split("\n"), start=1):
             if sampled >= SAMPLE_LINES:
@@ -154,12 +152,13 @@ class JsonlReader:
             if not line.strip():
                 continue
             sampled += 1
-            for path in _leaf_paths(self._record(line, number), ()):
+            for path, value in _leaves(self._record(line, number), ()):
                 if path not in seen:
-                    seen.add(path)
                     paths.append(path)
                     names.append(".".join(path))
-        return names, paths
+                if seen.get(path, pa.null()) == pa.null():
+                    seen[path] = _arrow_type(value)
+        return names, paths, seen
 
     def _blocks(self, block_bytes: int) -> Iterator[bytes]:
         """Byte blocks that each end at a line end, of about ``block_bytes`` (a longer
@@ -213,18 +212,36 @@ class JsonlReader:
             (
                 key,
                 paths[key],
-                _FLOAT if key in float_columns else _TEXT if key in text_columns else _INFER,
+                FLOAT if key in float_columns else TEXT if key in text_columns else INFER,
             )
             for key in columns
         ]
-        lines_before = 0
-        text_end = 0
+        fast = jsonl_arrow.ArrowBlocks(wanted, self._seen)
+
+        def blocks() -> Iterator[tuple[bytes, int, int | None]]:
+            """Each block, its count of lines before, and where it ends as stored."""
+            lines_before = 0
+            text_end = 0
+            for block in self._blocks(BLOCK_BYTES):
+                text_end += len(block)
+                position = self._position()
+                end = None if position is None else position * text_end // max(self._text_read, 1)
+                yield block, lines_before, end
+                lines_before += block.count(b"\n")
+
+        def read(item: tuple[bytes, int, int | None]) -> tuple[bytes, int, int | None, Runs | None]:
+            return (*item, self._fast(fast, item[0], item[1]))
+
+        # pyarrow's parse releases the GIL: blocks are read on both cores (one at a time
+        # from standard input, so each goes on as soon as it is in).
+        workers = 1 if self.source.is_stdin else default_workers()
         start = 0  # the stored position before this block: its chunks share out the rest
-        for block in self._blocks(BLOCK_BYTES):
-            text_end += len(block)
-            position = self._position()
-            end = None if position is None else position * text_end // max(self._text_read, 1)
-            runs = self._parse(block, lines_before, wanted)
+        for block, lines_before, end, runs in ordered_map(
+            read, blocks(), workers=workers, size=lambda item: len(item[0])
+        ):
+            if runs is None:
+                runs = self._parse(block, lines_before, wanted)
+            del block
             rows = sum(table.num_rows for _, table in runs)
             done = 0
             for first_line, table in runs:
@@ -233,13 +250,18 @@ class JsonlReader:
                     through = None if end is None else start + (end - start) * done // rows
                     yield Chunk(self.source.path, first_line + offset, piece, through)
                     del piece
-            lines_before += block.count(b"\n")
             if end is not None:
                 start = end
 
-    def _parse(
-        self, block: bytes, lines_before: int, wanted: list[tuple[str, FieldPath, str]]
-    ) -> list[tuple[int, pa.Table]]:
+    def _fast(self, fast: jsonl_arrow.ArrowBlocks, block: bytes, lines_before: int) -> Runs | None:
+        """The block's rows read by pyarrow (``jsonl_arrow``), or None where it leaves the
+        block to ``_parse``. Text that is not UTF-8 fails here as it does there."""
+        if not fast.usable:
+            return None
+        self._decode(block, lines_before)
+        return fast.parse(block, lines_before)
+
+    def _parse(self, block: bytes, lines_before: int, wanted: list[Wanted]) -> Runs:
         """The block's rows as tables of the wanted columns, one per run of lines without
         a blank line between them, each with its first line's number."""
         values: list[list[str | None]] = [[] for _ in wanted]
@@ -255,7 +277,7 @@ class JsonlReader:
         if not numbers:
             return []
         arrays = [
-            _typed(_string_array(column), kind) for column, (_, _, kind) in zip(values, wanted)
+            typed(_string_array(column), kind) for column, (_, _, kind) in zip(values, wanted)
         ]
         names = [key for key, _, _ in wanted]
         table = pa.Table.from_arrays(arrays, names=names) if arrays else _no_columns(len(numbers))
@@ -308,14 +330,26 @@ class JsonlReader:
         return record
 
 
-def _leaf_paths(record: dict[str, Any], prefix: FieldPath) -> Iterator[FieldPath]:
-    """The paths of a record's fields, nested objects opened up (an empty one is a leaf)."""
+def _leaves(record: dict[str, Any], prefix: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+    """The paths and values of a record's fields, nested objects opened up (an empty one
+    is a leaf)."""
     for key, value in record.items():
         path = (*prefix, key)
         if isinstance(value, dict) and value:
-            yield from _leaf_paths(value, path)
+            yield from _leaves(value, path)
         else:
-            yield path
+            yield path, value
+
+
+def _arrow_type(value: Any) -> pa.DataType:
+    """The Arrow type pyarrow reads a JSON value as (null where it has no plain one)."""
+    if isinstance(value, JsonNumber):
+        return pa.int64() if _WHOLE.fullmatch(value) else pa.float64()
+    if isinstance(value, str):
+        return pa.string()
+    if isinstance(value, bool):
+        return pa.bool_()
+    return pa.null()
 
 
 def _lookup(record: dict[str, Any], path: FieldPath) -> Any:
@@ -367,27 +401,6 @@ def _string_array(values: list[str | None]) -> pa.Array:
         validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
     buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded))]
     return pa.Array.from_buffers(kind, len(values), buffers, null_count=nulls)
-
-
-def _all_match(array: pa.Array, pattern: str) -> bool:
-    """Every value present matches PATTERN."""
-    matches = pc.match_substring_regex(array, pattern)
-    return not pc.any(pc.and_(pc.invert(matches), pc.is_valid(array))).as_py()
-
-
-def _typed(array: pa.Array, kind: str) -> pa.Array:
-    """A text column typed as the CSV reader types it: numbers where every value is one
-    (as a float column, or as an inferred column: integers, then floats), booleans where
-    every value is a boolean word, text otherwise (the validator then names the value)."""
-    if kind == _TEXT or array.null_count == len(array):
-        return array
-    if kind == _INFER and _all_match(array, _INTEGER):
-        return pc.cast(array, pa.int64())
-    if _all_match(array, _NUMBER):
-        return pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
-    if kind == _INFER and _all_match(array, _BOOLEAN):
-        return pc.cast(array, pa.bool_())
-    return array
 
 
 def _no_columns(rows: int) -> pa.Table:
