@@ -6,14 +6,16 @@ bounded by the block and a row's number is its 1-based line number in the file, 
 blocks and compression. Blank lines hold no row but are counted: the rows around one
 go to separate chunks, each numbered from its own first line.
 
-Each line is parsed by the standard library's ``json`` with numbers kept as written,
-and only the needed fields are taken out of it; a nested field is addressed by its
-dotted name (``scores.churn`` for ``{"scores": {"churn": 0.3}}``). Values become text
-as a CSV would hold them (``true`` for a JSON true, ``0.10`` for a JSON 0.10) and are
-typed by the CSV rules: predictions and weights as numbers, ``--by`` columns as text,
-others (the label, kept columns) as pyarrow's CSV reader infers them. So a JSON number
-gives exactly the float the same digits give in a CSV, and types may differ from line
-to line without failing the block. A missing key or ``null`` is a missing value.
+A block is read by pyarrow's JSON reader (``jsonl_arrow``) where that gives exactly
+what this module's own parse gives, which takes the rest: each line parsed by the
+standard library's ``json`` with numbers kept as written, only the needed fields taken
+out of it; a nested field is addressed by its dotted name (``scores.churn`` for
+``{"scores": {"churn": 0.3}}``). Values become text as a CSV would hold them (``true``
+for a JSON true, ``0.10`` for a JSON 0.10) and are typed by the CSV rules: predictions
+and weights as numbers, ``--by`` columns as text, others (the label, kept columns) as
+pyarrow's CSV reader infers them. So a JSON number gives exactly the float the same
+digits give in a CSV, and types may differ from line to line without failing the
+block. A missing key or ``null`` is a missing value.
 
 The columns are the fields of the first lines (up to ``SAMPLE_LINES`` of the first
 read, nested objects flattened to dotted names, in the order first seen): what column
