@@ -3,9 +3,11 @@
     python benchmarks/peers.py METHOD FILE [--label label] [--prob prob] [--by segment]
                                [--out OUT.parquet]
 
-FILE is .csv or .parquet. Prints mean(-(y ln p + (1 - y) ln(1 - p))) with p
-clipped to [eps, 1 - eps], eps = float64 machine epsilon (bce's and
-scikit-learn's default), as a repr so it keeps all 17 digits for the checks.
+FILE is .csv, .parquet or JSON Lines (.jsonl/.ndjson: DuckDB's read_json, polars'
+scan_ndjson; the other methods read it as CSV and fail). Prints
+mean(-(y ln p + (1 - y) ln(1 - p))) with p clipped to [eps, 1 - eps], eps = float64
+machine epsilon (bce's and scikit-learn's default), as a repr so it keeps all 17 digits
+for the checks.
 Each method imports only what it needs, so a whole-process timing includes that
 method's own start-up, as a user's script would pay it.
 
@@ -98,8 +100,12 @@ def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def is_jsonl(path: str) -> bool:
+    return path.endswith((".jsonl", ".ndjson"))
+
+
 def duckdb_source(path: str) -> str:
-    reader = "read_parquet" if is_parquet(path) else "read_csv"
+    reader = "read_parquet" if is_parquet(path) else "read_json" if is_jsonl(path) else "read_csv"
     return f"{reader}({sql_string(path)})"
 
 
@@ -148,6 +154,8 @@ def m_duckdb_rows(a: Args) -> int:
 def polars_frame(path: str) -> Any:
     import polars as pl
 
+    if is_jsonl(path):
+        return pl.scan_ndjson(path)
     return pl.scan_parquet(path) if is_parquet(path) else pl.scan_csv(path)
 
 

@@ -72,7 +72,7 @@ def test_only_inputs_bce_reads_are_offered(tmp_path: Path) -> None:
     assert offered == [
         f"plain,{name}"
         for name in ["a.csv", "b.PARQUET", "c.tsv", "d.txt", "dataset/", "e.csv.gz"]
-        + ["f.tsv.zst", "g.pq"]
+        + ["f.tsv.zst", "g.pq", "h.json", "i.jsonl"]
     ]
     # Hidden names when a dot is typed; an absolute path is completed as typed.
     assert complete("bce score .", cwd=tmp_path) == ["plain,.cache/", "plain,.hidden.csv"]

@@ -13,11 +13,11 @@ import click
 import pytest
 
 from bcecli.cli import cli
-from bcecli.errors import InputError
 from bcecli.io.formats import (
     EXTENSIONS,
     INPUT_FORMATS,
     OUTPUT_FORMATS,
+    READ_AS,
     REPORT_FORMATS,
 )
 from bcecli.io.sources import make_sources
@@ -55,11 +55,17 @@ def test_inputs_and_outputs_read_the_extension_table(suffix: str, tmp_path: Path
     assert output_format(f"out{suffix}.GZ", None) == fmt  # compression is taken off first
     path = tmp_path / f"in{suffix.upper()}"
     path.touch()
-    if fmt in INPUT_FORMATS:
-        assert make_sources([str(path)])[0].format == fmt
-    else:  # an output-only format (JSON Lines) is refused as an input, never read as CSV
-        with pytest.raises(InputError, match="not a supported input format"):
-            make_sources([str(path)])
+    # JSON Lines is written as ndjson and read as jsonl, never as CSV.
+    assert make_sources([str(path)])[0].format == READ_AS.get(suffix, fmt)
+    assert make_sources([str(path)])[0].format in INPUT_FORMATS
+
+
+@pytest.mark.parametrize("suffix", sorted(READ_AS))
+def test_json_names_are_read_as_json_lines(suffix: str, tmp_path: Path) -> None:
+    path = tmp_path / f"in{suffix}.gz"
+    path.touch()
+    source = make_sources([str(path)])[0]
+    assert (source.format, source.compression) == ("jsonl", "gzip")
 
 
 def test_the_table_imports_only_the_standard_library() -> None:

@@ -1,12 +1,11 @@
-"""JSON Lines is not an input format yet: a file of it is refused in one plain sentence.
-
-Read as CSV, its first record became "the columns it saw"; the user is told instead
-what it is and to convert it.
+"""JSON Lines read as CSV (standard input without --input-format, a file named .csv)
+is recognised by its first line and refused in one plain sentence that says how to
+read it as JSON Lines; read as CSV, its first record became "the columns it saw".
+(JSON Lines input itself is tests/test_jsonl.py.)
 """
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Any
 
@@ -19,34 +18,13 @@ from bcecli.errors import InputError
 from conftest import bce_process
 
 FRAME = pd.DataFrame({"label": [1, 0, 1], "prob": [0.9, 0.2, 0.6]})
-SAYS = "is not a supported input format yet"
+SAYS = "holds JSON Lines, not delimited text; pass --input-format jsonl"
 
 
 def _json_lines(path: Path) -> Path:
     """The records as pandas writes JSON Lines (to_json(lines=True))."""
     FRAME.to_json(path, orient="records", lines=True)
     return path
-
-
-@pytest.mark.parametrize("name", ["preds.jsonl", "preds.ndjson", "preds.json", "PREDS.JSONL"])
-@pytest.mark.parametrize("command", ["score", "rows"])
-def test_a_json_file_is_refused_by_name(bce: Any, tmp_path: Path, name: str, command: str) -> None:
-    path = _json_lines(tmp_path / name)
-    run = bce(command, path)
-    assert run.exit_code == 2
-    assert run.stdout == ""
-    assert SAYS in run.stderr and "convert it to CSV or Parquet" in run.stderr
-    assert ("JSON is" if name.endswith(".json") else "JSON Lines is") in run.stderr
-    assert str(path) in run.stderr
-    assert "columns" not in run.stderr and '"label"' not in run.stderr
-    assert len(run.stderr.strip().splitlines()) == 1
-
-
-def test_a_compressed_json_lines_file_is_refused(bce: Any, tmp_path: Path) -> None:
-    path = tmp_path / "preds.jsonl.gz"
-    path.write_bytes(gzip.compress(_json_lines(tmp_path / "plain.jsonl").read_bytes()))
-    run = bce("score", path, "-y", "label", "-p", "prob")
-    assert run.exit_code == 2 and SAYS in run.stderr
 
 
 def test_json_lines_on_standard_input_is_recognised(tmp_path: Path) -> None:
@@ -66,7 +44,7 @@ def test_json_lines_named_csv_is_recognised_by_its_content(bce: Any, tmp_path: P
 
 
 def test_the_api_raises_the_same_sentence(tmp_path: Path) -> None:
-    path = _json_lines(tmp_path / "preds.jsonl")
+    path = _json_lines(tmp_path / "preds.csv")
     with pytest.raises(InputError, match=SAYS):
         bcecli.score(path)
     with pytest.raises(InputError, match=SAYS):

@@ -172,8 +172,8 @@ class CsvReader:
             ) from None
         if looks_like_json(text):
             raise InputError(
-                f"{self.name} holds JSON Lines, not delimited text, and JSON Lines is not "
-                "a supported input format yet; convert it to CSV or Parquet."
+                f"{self.name} holds JSON Lines, not delimited text; pass --input-format "
+                "jsonl or name the file .jsonl."
             )
         delimiter = self.source.delimiter
         try:

@@ -15,6 +15,7 @@ READERS = {
     "csv": "bcecli.io.csv_reader:CsvReader",
     "tsv": "bcecli.io.csv_reader:CsvReader",
     "parquet": "bcecli.io.parquet_reader:ParquetReader",
+    "jsonl": "bcecli.io.jsonl_reader:JsonlReader",
 }
 INPUT_FORMATS = tuple(READERS)
 # What ``bce rows`` can write (--output-format).
@@ -25,7 +26,7 @@ MEMORY_FORMAT = "arrow"
 REPORT_FORMATS = (*INPUT_FORMATS, MEMORY_FORMAT)
 
 # File extension -> format, after any compression suffix is taken off. Inputs use
-# the entries whose format they can read (a .ndjson input is refused: UNREADABLE).
+# the entries whose format they can read, then READ_AS.
 EXTENSIONS = {
     ".csv": "csv",
     ".txt": "csv",
@@ -35,9 +36,9 @@ EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-# Extensions of formats bce knows but cannot read yet, and what to call them: such a
-# file is refused by name rather than read as CSV (whose header would be a record).
-UNREADABLE = {".jsonl": "JSON Lines", ".ndjson": "JSON Lines", ".json": "JSON"}
+# Input extensions whose format is read under another name than it is written: JSON
+# Lines is read as "jsonl" (also from .json, one object per line) and written as "ndjson".
+READ_AS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 # Compression suffix -> codec name, as pyarrow's streams name them.
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 # Field delimiter of each delimited-text format.
@@ -56,7 +57,7 @@ def split_compression(name: str) -> tuple[str, str | None]:
 def format_by_extension(name: str, formats: tuple[str, ...]) -> str | None:
     """The format among ``formats`` that NAME's extension (any case) names, or None."""
     lower = name.lower()
-    for suffix, fmt in EXTENSIONS.items():
+    for suffix, fmt in (*EXTENSIONS.items(), *READ_AS.items()):
         if lower.endswith(suffix) and fmt in formats:
             return fmt
     return None

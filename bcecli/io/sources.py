@@ -7,12 +7,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bcecli.errors import InputError, UsageError, shown_path
+from bcecli.errors import InputError, UsageError
 from bcecli.io.filesystems import file_type, is_url, missing_error, url_path
 from bcecli.io.formats import (
     DELIMITERS,
     INPUT_FORMATS,
-    UNREADABLE,
     format_by_extension,
     split_compression,
 )
@@ -69,27 +68,10 @@ def _make_source(path: str, input_format: str | None, delimiter: str | None) -> 
             raise InputError(f"{path}: permission denied; bce cannot read it.")
         name = path.lower()
     name, compression = split_compression(name)
-    named = input_format or format_by_extension(name, INPUT_FORMATS)
-    if named is None:
-        refuse_unreadable(path, name)
-    fmt = named or "csv"
+    fmt = input_format or format_by_extension(name, INPUT_FORMATS) or "csv"
     if fmt == "parquet" and compression:
         raise InputError(f"{path}: a compressed Parquet file is not supported; decompress it.")
     return Source(path, fmt, compression, delimiter or _default_delimiter(fmt))
-
-
-def refuse_unreadable(path: str, name: str) -> None:
-    """Raise for a file named as a format bce cannot read yet (JSON Lines)."""
-    for suffix, what in UNREADABLE.items():
-        if name.endswith(suffix):
-            raise InputError(not_readable(path, what))
-
-
-def not_readable(path: str, what: str) -> str:
-    return (
-        f"{shown_path(path)}: {what} is not a supported input format yet; "
-        "convert it to CSV or Parquet."
-    )
 
 
 def _default_delimiter(fmt: str) -> str:

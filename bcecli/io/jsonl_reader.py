@@ -1,0 +1,410 @@
+"""JSON Lines (``.jsonl``, ``.ndjson``, or ``.json`` of one object per line), from a
+file, optionally compressed, or standard input.
+
+The text is read in blocks of whole lines, as CSV is (``csv_reader``), so memory is
+bounded by the block and a row's number is its 1-based line number in the file, across
+blocks and compression. Blank lines hold no row but are counted: the rows around one
+go to separate chunks, each numbered from its own first line.
+
+A block is read by pyarrow's JSON reader (``jsonl_arrow``) where that gives exactly
+what this module's own parse gives, which takes the rest: each line parsed by the
+standard library's ``json`` with numbers kept as written, only the needed fields taken
+out of it; a nested field is addressed by its dotted name (``scores.churn`` for
+``{"scores": {"churn": 0.3}}``). Values become text as a CSV would hold them (``true``
+for a JSON true, ``0.10`` for a JSON 0.10) and are typed by the CSV rules: predictions
+and weights as numbers, ``--by`` columns as text, others (the label, kept columns) as
+pyarrow's CSV reader infers them. So a JSON number gives exactly the float the same
+digits give in a CSV, and types may differ from line to line without failing the
+block. A missing key or ``null`` is a missing value.
+
+The columns are the fields of the first lines (up to ``SAMPLE_LINES`` of the first
+read, nested objects flattened to dotted names, in the order first seen): what column
+detection looks through and ``bce rows`` writes back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from bcecli.core.lazy import lazy
+from bcecli.errors import InputError, UsageError, shown_path
+from bcecli.io import jsonl_arrow
+from bcecli.io.csv_reader import (
+    BLOCK_RANGE,
+    FIRST_READ,
+    HEADER_LIMIT,
+    CsvReader,
+    _open_text_stream,
+)
+from bcecli.io.jsonl_arrow import FLOAT, INFER, TEXT, FieldPath, Runs, Wanted, typed
+from bcecli.io.parallel import default_workers, ordered_map
+from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
+from bcecli.io.sniff import binary_kind
+from bcecli.io.sources import Source
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+
+# The columns are the fields of at most this many lines of the first read.
+SAMPLE_LINES = 1000
+# A block's bytes: each of its lines becomes Python objects while it is parsed, many
+# times the text, so blocks stay at CSV's smallest (1 MiB: 8 MiB blocks took 80 MB more
+# peak memory, for no speed). A chunk holds at most one block's rows.
+BLOCK_BYTES = BLOCK_RANGE[0]
+_BOM = b"\xef\xbb\xbf"
+_WHOLE = re.compile(r"-?\d+")
+
+
+class JsonNumber(str):
+    """A JSON number (or NaN/Infinity) as written: ``json`` hands these the literal."""
+
+
+class JsonlReader:
+    """JSON Lines from a file (optionally compressed) or standard input."""
+
+    def __init__(self, source: Source, *, no_header: bool = False) -> None:
+        if no_header:
+            raise UsageError(
+                "--no-header does not apply to JSON Lines, whose fields are named by their "
+                "keys; leave it out."
+            )
+        self.source = source
+        self.name = shown_path(source.path)
+        self._stream: IO[bytes]
+        self._stream, self._stored = _open_text_stream(source)
+        self._pending = b""
+        self._text_read = 0  # bytes of text read from the stream, after decompression
+        self._eof = False
+        try:
+            self.column_names, self._paths, self._seen = self._fields()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._stream is not sys.stdin.buffer:
+            self._stream.close()
+
+    @staticmethod
+    def extent(source: Source) -> Extent | None:
+        """The file's size as stored (compressed bytes for a compressed file), as for CSV."""
+        return CsvReader.extent(source)
+
+    # -- raw bytes -----------------------------------------------------------------
+
+    def _read(self, size: int) -> bytes:
+        """The next piece of the stream: what is available now on a pipe (at most SIZE
+        bytes), SIZE bytes otherwise."""
+        try:
+            if self.source.is_stdin:
+                data = self._stream.read1(size)  # type: ignore[attr-defined]
+            else:
+                data = self._stream.read(size)
+        except (OSError, EOFError, pa.ArrowException) as error:
+            raise InputError(
+                f"{self.name}: cannot read the file ({reason(error)}); "
+                "it may be truncated or corrupt."
+            ) from None
+        if not data:
+            self._eof = True
+        self._text_read += len(data)
+        return bytes(data)
+
+    def _fields(self) -> tuple[list[str], list[FieldPath], dict[FieldPath, pa.DataType]]:
+        """The columns (dotted names, and each one's path of keys) of the first lines,
+        and the Arrow type of each one's first value there (to read blocks by).
+
+        Reads until a whole non-blank line is in (all a pipe has sent so far, or the
+        first read of a file); what is read stays pending for the chunks."""
+        buffer = b""
+        while not self._eof:
+            buffer += self._read(FIRST_READ)
+            if buffer.startswith(_BOM):
+                buffer = buffer[len(_BOM) :]
+            binary = binary_kind(buffer)
+            if binary:
+                raise InputError(f"{self.name} is {binary[0]}, not JSON Lines; {binary[1]}.")
+            cut = buffer.rfind(b"\n")
+            if cut >= 0 and buffer[: cut + 1].strip():
+                break
+            if len(buffer) >= HEADER_LIMIT:
+                raise InputError(
+                    f"{self.name} has no line end in its first {HEADER_LIMIT >> 20} MiB, "
+                    "so it is not JSON Lines; pass one JSON object per line."
+                )
+        if not buffer.strip():
+            raise InputError(f"{self.name} is empty; bce needs JSON Lines, one object per line.")
+        self._pending = buffer
+        whole = buffer if self._eof else buffer[: buffer.rfind(b"\n") + 1]
+        names: list[str] = []
+        paths: list[FieldPath] = []
+        seen: dict[FieldPath, pa.DataType] = {}
+        sampled = 0
+        for number, line in enumerate(self._decode(whole, 0).split("\n"), start=1):
+            if sampled >= SAMPLE_LINES:
+                break
+            if not line.strip():
+                continue
+            sampled += 1
+            for path, value in _leaves(self._record(line, number), ()):
+                if path not in seen:
+                    paths.append(path)
+                    names.append(".".join(path))
+                if seen.get(path, pa.null()) == pa.null():
+                    seen[path] = _arrow_type(value)
+        return names, paths, seen
+
+    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
+        """Byte blocks that each end at a line end, of about ``block_bytes`` (a longer
+        line is a block of its own; the last block may lack its newline)."""
+        tail = self._pending
+        self._pending = b""
+        start = 0
+        while True:
+            cut = tail.rfind(b"\n", start, start + block_bytes)
+            if cut < 0:
+                cut = tail.find(b"\n", start + block_bytes)
+                if cut < 0:
+                    break
+            yield tail[start : cut + 1]
+            start = cut + 1
+        tail = tail[start:]
+        while not self._eof:
+            data = self._read(block_bytes)
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail += data
+                continue
+            block = tail + data[: cut + 1]
+            tail = data[cut + 1 :]
+            del data
+            yield block
+        if tail.strip():
+            yield tail
+
+    def _position(self) -> int | None:
+        """How far through the file as stored reading is; None where unknown (a pipe)."""
+        if self._stored is None:
+            return None
+        try:
+            return int(self._stored.tell())
+        except (OSError, ValueError, pa.ArrowException):
+            self._stored = None
+            return None
+
+    # -- parsing -------------------------------------------------------------------
+
+    def chunks(
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        float_columns: Sequence[str] = (),
+        text_columns: Sequence[str] = (),
+    ) -> Iterator[Chunk]:
+        paths = dict(zip(column_keys(self.column_names), self._paths))
+        wanted = [
+            (
+                key,
+                paths[key],
+                FLOAT if key in float_columns else TEXT if key in text_columns else INFER,
+            )
+            for key in columns
+        ]
+        fast = jsonl_arrow.ArrowBlocks(wanted, self._seen)
+
+        def blocks() -> Iterator[tuple[bytes, int, int | None]]:
+            """Each block, its count of lines before, and where it ends as stored."""
+            lines_before = 0
+            text_end = 0
+            for block in self._blocks(BLOCK_BYTES):
+                text_end += len(block)
+                position = self._position()
+                end = None if position is None else position * text_end // max(self._text_read, 1)
+                yield block, lines_before, end
+                lines_before += block.count(b"\n")
+
+        def read(item: tuple[bytes, int, int | None]) -> tuple[bytes, int, int | None, Runs | None]:
+            return (*item, self._fast(fast, item[0], item[1]))
+
+        # pyarrow's parse releases the GIL: blocks are read on both cores (one at a time
+        # from standard input, so each goes on as soon as it is in).
+        workers = 1 if self.source.is_stdin else default_workers()
+        start = 0  # the stored position before this block: its chunks share out the rest
+        for block, lines_before, end, runs in ordered_map(
+            read, blocks(), workers=workers, size=lambda item: len(item[0])
+        ):
+            if runs is None:
+                runs = self._parse(block, lines_before, wanted)
+            del block
+            rows = sum(table.num_rows for _, table in runs)
+            done = 0
+            for first_line, table in runs:
+                for offset, piece in slice_rows(table, chunk_size):
+                    done += piece.num_rows
+                    through = None if end is None else start + (end - start) * done // rows
+                    yield Chunk(self.source.path, first_line + offset, piece, through)
+                    del piece
+            if end is not None:
+                start = end
+
+    def _fast(self, fast: jsonl_arrow.ArrowBlocks, block: bytes, lines_before: int) -> Runs | None:
+        """The block's rows read by pyarrow (``jsonl_arrow``), or None where it leaves the
+        block to ``_parse``. Text that is not UTF-8 fails here as it does there."""
+        if not fast.usable:
+            return None
+        self._decode(block, lines_before)
+        return fast.parse(block, lines_before)
+
+    def _parse(self, block: bytes, lines_before: int, wanted: list[Wanted]) -> Runs:
+        """The block's rows as tables of the wanted columns, one per run of lines without
+        a blank line between them, each with its first line's number."""
+        values: list[list[str | None]] = [[] for _ in wanted]
+        numbers: list[int] = []
+        for index, line in enumerate(self._decode(block, lines_before).split("\n")):
+            if not line.strip():
+                continue
+            number = lines_before + index + 1
+            record = self._record(line, number)
+            numbers.append(number)
+            for column, (_, path, _) in zip(values, wanted):
+                column.append(_text(_lookup(record, path)))
+        if not numbers:
+            return []
+        arrays = [
+            typed(_string_array(column), kind) for column, (_, _, kind) in zip(values, wanted)
+        ]
+        names = [key for key, _, _ in wanted]
+        table = pa.Table.from_arrays(arrays, names=names) if arrays else _no_columns(len(numbers))
+        lines = np.asarray(numbers, dtype=np.int64)
+        cuts = [0, *(np.flatnonzero(np.diff(lines) != 1) + 1).tolist(), len(numbers)]
+        return [(numbers[a], table.slice(a, b - a)) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+    def _decode(self, block: bytes, lines_before: int) -> str:
+        try:
+            return block.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = lines_before + block.count(b"\n", 0, error.start) + 1
+            raise InputError(
+                f"{self.name} line {line} is not UTF-8 text; convert the file to UTF-8 "
+                "(for example with iconv -f latin1 -t utf-8)."
+            ) from None
+
+    def _record(self, line: str, number: int) -> dict[str, Any]:
+        """The object on line NUMBER; an error names the line when it is not one."""
+        try:
+            record = json.loads(
+                line, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=JsonNumber
+            )
+        except RecursionError:
+            raise InputError(
+                f"{self.name} line {number}: the JSON nests too deeply to read."
+            ) from None
+        except ValueError as error:
+            where = f"line {number} is not JSON"
+            if number == 1 and line.strip() in ("{", "["):
+                raise InputError(
+                    f"{self.name} {where} on its own: it looks like one pretty-printed JSON "
+                    "document, and bce reads JSON Lines, one object per line (jq -c '.[]' "
+                    "writes an array that way)."
+                ) from None
+            detail = getattr(error, "msg", reason(error))
+            column = getattr(error, "colno", None)
+            at = f" at column {column}" if column is not None else ""
+            raise InputError(
+                f"{self.name} {where} ({detail}{at}): {line.strip()[:60]!r}. Fix that line; "
+                "bce reads JSON Lines, one object per line."
+            ) from None
+        if not isinstance(record, dict):
+            kind = "an array" if isinstance(record, list) else "a single value"
+            hint = " (jq -c '.[]' writes an array's objects one per line)" if number == 1 else ""
+            raise InputError(
+                f"{self.name} line {number} holds {kind}, not a JSON object; bce reads JSON "
+                f"Lines, one object per line{hint}."
+            )
+        return record
+
+
+def _leaves(record: dict[str, Any], prefix: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+    """The paths and values of a record's fields, nested objects opened up (an empty one
+    is a leaf)."""
+    for key, value in record.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, path)
+        else:
+            yield path, value
+
+
+def _arrow_type(value: Any) -> pa.DataType:
+    """The Arrow type pyarrow reads a JSON value as (null where it has no plain one)."""
+    if isinstance(value, JsonNumber):
+        return pa.int64() if _WHOLE.fullmatch(value) else pa.float64()
+    if isinstance(value, str):
+        return pa.string()
+    if isinstance(value, bool):
+        return pa.bool_()
+    return pa.null()
+
+
+def _lookup(record: dict[str, Any], path: FieldPath) -> Any:
+    """The value at PATH, or None where a key on the way is missing."""
+    value: Any = record
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """A JSON value as a CSV field would hold it: None for null."""
+    if value is None or isinstance(value, str):  # a string, or a JsonNumber as written
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    """An object or array as compact JSON text, numbers as written."""
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(key)}:{_compact(item)}" for key, item in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def _string_array(values: list[str | None]) -> pa.Array:
+    """Python strings (None: missing) as an Arrow string array, built from buffers:
+    ``pa.array`` on Python objects imports pandas (see ``bcecli.io.convert``)."""
+    encoded = [b"" if value is None else value.encode("utf-8", "replace") for value in values]
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    kind = pa.large_string() if offsets[-1] >= 1 << 31 else pa.string()
+    if kind == pa.string():
+        offsets = offsets.astype(np.int32)
+    present = np.fromiter((value is not None for value in values), dtype=bool, count=len(values))
+    nulls = len(values) - int(present.sum())
+    validity = None
+    if nulls:
+        validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    buffers = [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(kind, len(values), buffers, null_count=nulls)
+
+
+def _no_columns(rows: int) -> pa.Table:
+    """A table of ROWS rows and no column (a pass that needs none, as row counting)."""
+    return pa.table({"_": pa.nulls(rows)}).drop_columns(["_"])
