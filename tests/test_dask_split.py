@@ -247,10 +247,13 @@ def assert_same(bce: Any, scheduler: str, *args: Any, code: int = 0) -> Any:
     return local
 
 
-def partitions(scheduler: str, path: Path | str, split_bytes: int) -> list[int]:
+def partitions(
+    scheduler: str, path: Path | str, split_bytes: int, options: Settings | None = None
+) -> list[int]:
     """The rows of each task the engine plans for one file (its ranges, or the whole)."""
     with distributed.Client(scheduler, set_as_default=False) as client:
-        _, _, scored = engine._plan(client, make_sources([str(path)]), Settings(), split_bytes)
+        sources = make_sources([str(path)])
+        _, _, scored = engine._plan(client, sources, options or Settings(), split_bytes)
         return [engine._rows_read(result) for result in client.gather(scored)]
 
 
@@ -354,3 +357,122 @@ def test_a_file_without_a_header_is_cut_alike(scratch: Path) -> None:
     assert isinstance(local, dict) and local["inputs"]["inputs"][0][1]["rows"] == 4
     for cut in range(len(text) + 1):
         assert split_outcome(path, [cut, cut + 7], options) == local, cut
+
+
+# -- JSON Lines: rows numbered by line, blank lines too --------------------------------
+
+
+@st.composite
+def jsonl_files(draw: st.DrawFn) -> tuple[bytes, Settings]:
+    """Small JSON Lines files with what a cut could break: blank lines (leading ones
+    too, which have line numbers), CRLF, a BOM, no final line end, nested fields, line
+    ends escaped inside strings, and sometimes an invalid row or a line that is not JSON."""
+    newline = draw(st.sampled_from([b"\n", b"\r\n"]))
+    lines: list[bytes] = [b""] * draw(st.integers(0, 2))
+    for index in range(draw(st.integers(1, 40))):
+        prob = draw(st.integers(0, 1000)) / 1000
+        segment = draw(st.sampled_from([b'"web"', b'"a\\nb"', b'"say \\"hi\\""', b"null"]))
+        label = draw(st.sampled_from([b"0", b"1", b"true", b'"1"']))
+        lines.append(
+            b'{"id": %d, "label": %s, "scores": {"p": %r}, "segment": %s, "w": %s}'
+            % (index, label, prob, segment, draw(st.sampled_from([b"1", b"0.5", b"2.25"])))
+        )
+        if draw(st.integers(0, 6)) == 0:
+            lines.append(b"")
+    flaw = draw(st.sampled_from(["none", "none", "invalid", "not json"]))
+    if flaw != "none":
+        at = draw(st.integers(0, len(lines)))
+        bad = {
+            "invalid": b'{"id": 99, "label": 1, "scores": {"p": 1.5}, "segment": "web", "w": 1}',
+            "not json": b'{"id": 98, "label": 1,',
+        }[flaw]
+        lines.insert(at, bad)
+    text = newline.join(lines) + draw(st.sampled_from([newline, b"", newline * 3]))
+    if draw(st.booleans()):
+        text = b"\xef\xbb\xbf" + text
+    options = Settings(
+        columns=ColumnSpec(
+            label="label",
+            prob=("scores.p",),
+            weight="w" if draw(st.booleans()) else None,
+            by=("segment",) if draw(st.booleans()) else (),
+            keep=("id",),
+        ),
+        on_invalid=draw(st.sampled_from(["error", "skip"])),
+        chunk_size=draw(st.sampled_from([3, 100_000])),
+        calibration=draw(st.sampled_from([None, 4])),
+        worst=draw(st.sampled_from([0, 3, 50])),
+    )
+    return text, options
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=jsonl_files(), cuts=st.lists(st.integers(1, 4000), max_size=12))
+def test_any_cuts_of_json_lines_give_the_local_state_or_error(
+    scratch: Path, data: tuple[bytes, Settings], cuts: list[int]
+) -> None:
+    text, options = data
+    path = scratch / "rows.jsonl"
+    path.write_bytes(text)
+    local = local_outcome(path, options)
+    if isinstance(local, str) and local.startswith(f"{path} is empty"):
+        return  # nothing to cut
+    cuts = [cut % (len(text) + 1) for cut in cuts]
+    assert split_outcome(path, cuts, options) == local
+
+
+def test_every_cut_of_a_small_json_lines_file_numbers_rows_by_line(scratch: Path) -> None:
+    text = (
+        b'\xef\xbb\xbf\n{"label": 0, "p": 0.25}\r\n\r\n'
+        b'{"label": 1, "p": 0.75}\n\n{"label": 1, "p": 0.5}'
+    )
+    path = scratch / "small.jsonl"
+    path.write_bytes(text)
+    options = Settings(columns=ColumnSpec(label="label", prob=("p",)), worst=3)
+    local = local_outcome(path, options)
+    assert sorted(row["row"] for row in local["worst"]["rows"]) == [2, 4, 6]  # line numbers
+    for cut in range(len(text) + 1):
+        assert split_outcome(path, [cut], options) == local, cut
+        assert split_outcome(path, [cut, cut + 1, cut + 9], options) == local, cut
+
+
+def sample_jsonl(path: Path, bad_line: int | None = None) -> Path:
+    """The sample as JSON Lines, its prediction nested, a blank line every 500 rows."""
+    lines = (SAMPLE / "preds.csv").read_text().splitlines()
+    out = []
+    for number, line in enumerate(lines[1:], start=1):
+        row_id, label, prob, segment, model_b, weight = line.split(",")
+        if number == bad_line:
+            prob = "1.7"
+        out.append(
+            f'{{"id": {row_id}, "label": {label}, "scores": {{"prob": {prob}, '
+            f'"model_b": {model_b}}}, "segment": "{segment}", "weight": {weight}}}'
+        )
+        if number % 500 == 0:
+            out.append("")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_a_json_lines_file_in_ranges_matches_the_local_engine(
+    bce: Any, scheduler: str, split: None, tmp_path: Path
+) -> None:
+    path = sample_jsonl(tmp_path / "preds.jsonl")
+    nested = Settings(columns=ColumnSpec(prob=("scores.prob",)))
+    rows = partitions(scheduler, path, 30_000, nested)
+    assert len(rows) > 10 and sum(rows) == 10_000
+    args = ("-p", "scores.prob", "-p", "scores.model_b", "-w", "weight", "--by", "segment")
+    more = ("--calibration", "10", "--worst", "25", "--keep", "id")
+    document = assert_same(bce, scheduler, path, *args, *more).json()
+    # Rows numbered by line from the file's start: a blank line every 500 rows.
+    worst = document["worst"]
+    assert max(row["row"] for row in worst) > 1000
+    assert all(row["row"] == row["keep"]["id"] + (row["keep"]["id"] - 1) // 500 for row in worst)
+
+
+def test_an_invalid_row_in_a_late_json_lines_range_has_its_line_number(
+    bce: Any, scheduler: str, split: None, tmp_path: Path
+) -> None:
+    path = sample_jsonl(tmp_path / "late.jsonl", bad_line=9001)
+    run = assert_same(bce, scheduler, path, "-p", "scores.prob", code=2)
+    assert f"{path} row 9019: scores.prob = 1.7" in run.stderr  # and 18 blank lines before

@@ -579,7 +579,19 @@ def _score_partition(
     finally:
         if opened is not None:
             opened.close()
-    return {"state": state.to_state()}
+    result: Result = {"state": state.to_state()}
+    if part.byte_range is not None:
+        result["numbered"] = _numbers_used(opened, state)
+    return result
+
+
+def _numbers_used(reader: Reader | None, state: ScoreState) -> int:
+    """How many row numbers a byte range used: its reader's count (JSON Lines numbers
+    rows by line, blank ones too), else its rows, valid and skipped (CSV)."""
+    count = getattr(reader, "numbers_used", None)
+    if count is not None:
+        return int(count())
+    return sum(stats.rows + stats.skipped for stats in state.input_stats())
 
 
 def _first_rule(
@@ -618,19 +630,21 @@ def _merge_ranges(*results: Result) -> Result:
     """Merge the states of consecutive byte ranges of one file in order, each one's rows
     renumbered to follow the rows of those before it; the first error wins."""
     merged: ScoreState | None = None
+    numbered = 0  # the row numbers the ranges merged so far used
     for result in results:
         if "error" in result:
             return result
         state = _state_from(result["state"])
         if merged is None:
             merged = state
-            continue
-        worst = state.worst
-        if worst is not None:
-            worst.renumber(sum(stats.rows + stats.skipped for stats in merged.input_stats()))
-        merged.merge(state)
+        else:
+            worst = state.worst
+            if worst is not None:
+                worst.renumber(numbered)
+            merged.merge(state)
+        numbered += int(result["numbered"])
     assert merged is not None
-    return {"state": merged.to_state()}
+    return {"state": merged.to_state(), "numbered": numbered}
 
 
 def _finish_file(

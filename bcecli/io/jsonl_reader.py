@@ -42,6 +42,7 @@ from bcecli.io.csv_reader import (
 )
 from bcecli.io.jsonl_arrow import FLOAT, INFER, TEXT, FieldPath, Runs, Wanted, typed
 from bcecli.io.parallel import default_workers, ordered_map
+from bcecli.io.ranges import ByteRange, LineLayout, RangeText
 from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
 from bcecli.io.sniff import binary_kind
 from bcecli.io.sources import Source
@@ -83,6 +84,7 @@ class JsonlReader:
         self._pending = b""
         self._text_read = 0  # bytes of text read from the stream, after decompression
         self._eof = False
+        self._bom = False  # the file starts with a UTF-8 byte order mark
         try:
             self.column_names, self._paths, self._seen = self._fields()
         except BaseException:
@@ -129,6 +131,7 @@ class JsonlReader:
             buffer += self._read(FIRST_READ)
             if buffer.startswith(_BOM):
                 buffer = buffer[len(_BOM) :]
+                self._bom = True
             binary = binary_kind(buffer)
             if binary:
                 raise InputError(f"{self.name} is {binary[0]}, not JSON Lines; {binary[1]}.")
@@ -189,6 +192,18 @@ class JsonlReader:
             yield block
         if tail.strip():
             yield tail
+
+    def line_layout(self) -> LineLayout | None:
+        """Where the lines start in the file, for reading it in byte ranges
+        (``bcecli.io.ranges``): from its first byte (past a byte order mark), since every
+        line, blank ones too, has its number; None where it cannot be cut (standard
+        input, a compressed file)."""
+        if self.source.compression or self._stored is None:
+            return None
+        extent = self.extent(self.source)
+        if extent is None:
+            return None
+        return LineLayout(extent.size, len(_BOM) if self._bom else 0, BLOCK_BYTES)
 
     def _position(self) -> int | None:
         """How far through the file as stored reading is; None where unknown (a pipe)."""
@@ -330,6 +345,44 @@ class JsonlReader:
                 f"Lines, one object per line{hint}."
             )
         return record
+
+
+class JsonlRangeReader(JsonlReader):
+    """The rows of one byte range of a JSON Lines file (``bcecli.io.ranges``): the lines
+    that start in it, numbered from the range's first line as 1, parsed as the whole
+    file's reader parses them. Its columns and their first types come from the file's
+    first lines, as the whole file's reader finds them. ``numbers_used()`` is how many
+    line numbers the range spans (blank lines too), by which the Dask engine shifts the
+    row numbers of the ranges after it. No quote can hide a line end: a JSON string
+    holds none."""
+
+    def __init__(self, source: Source, byte_range: ByteRange) -> None:
+        super().__init__(source)
+        self.close()
+        if tuple(self.column_names) != byte_range.names:
+            raise InputError(f"{self.name} changed while it was being read; score it again.")
+        self._pending = b""
+        self._stored = None  # progress is counted by the tasks, not by position
+        self._text = RangeText(source, byte_range)
+        self._lines = 0
+
+    def close(self) -> None:
+        text = getattr(self, "_text", None)
+        if text is not None:
+            text.close()
+        else:
+            super().close()
+
+    def line_layout(self) -> LineLayout | None:
+        return None  # a range is not cut again
+
+    def numbers_used(self) -> int:
+        return self._lines
+
+    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
+        for block, _ in self._text.blocks(block_bytes):
+            self._lines += block.count(b"\n") + (not block.endswith(b"\n"))
+            yield block
 
 
 def _leaves(record: dict[str, Any], prefix: FieldPath) -> Iterator[tuple[FieldPath, Any]]:

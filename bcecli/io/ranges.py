@@ -1,12 +1,14 @@
 """Byte ranges of one line-oriented file, each read as the whole file's reader reads it.
 
-A file with one record per line (CSV, TSV) can be cut anywhere: a range ``[start, end)``
+A file with one record per line (CSV, TSV, JSON Lines) can be cut anywhere: a range ``[start, end)``
 holds the lines that *start* in it, past the file's header, so any set of cut points
 shares the lines out exactly once, whole. A range's reader seeks to ``start - 1``, skips
 to just past the first line end at or after it (the line begun before ``start`` is the
 previous range's), and reads on to the end of the last line that starts before ``end``.
-Rows are numbered from 1 within the range; the Dask engine shifts them by the rows
-of the ranges before (``WorstRows.renumber``).
+Rows are numbered from 1 within the range; the Dask engine shifts them by the row
+numbers the ranges before it used (``WorstRows.renumber``): their rows for CSV, whose
+blank lines are no rows, and their lines for JSON Lines, whose rows are numbered by
+line (its range reader's ``numbers_used()``).
 
 Which formats can be cut, and each one's range reader, is ``RANGE_READERS``; a format's
 whole-file reader says where its data starts (``line_layout()``), or None when the
@@ -40,6 +42,7 @@ MIN_SPLIT_BYTES = 1  # tests cut tiny files into many ranges
 RANGE_READERS = {
     "csv": "bcecli.io.csv_reader:CsvRangeReader",
     "tsv": "bcecli.io.csv_reader:CsvRangeReader",
+    "jsonl": "bcecli.io.jsonl_reader:JsonlRangeReader",
 }
 
 
