@@ -15,14 +15,16 @@ READERS = {
     "csv": "bcecli.io.csv_reader:CsvReader",
     "tsv": "bcecli.io.csv_reader:CsvReader",
     "parquet": "bcecli.io.parquet_reader:ParquetReader",
+    "arrow": "bcecli.io.arrow_reader:ArrowReader",
 }
 INPUT_FORMATS = tuple(READERS)
 # What ``bce rows`` can write (--output-format).
 OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")
-# An in-memory table, DataFrame or arrays given to the Python API.
+# An in-memory table, DataFrame or arrays given to the Python API: Arrow data, as an
+# Arrow IPC file is; its report entry's path ("<memory>") tells them apart.
 MEMORY_FORMAT = "arrow"
 # What a report's ``inputs[].format`` may hold (the schema's enum).
-REPORT_FORMATS = (*INPUT_FORMATS, MEMORY_FORMAT)
+REPORT_FORMATS = tuple(dict.fromkeys((*INPUT_FORMATS, MEMORY_FORMAT)))
 
 # File extension -> format, after any compression suffix is taken off. Inputs use
 # the entries whose format they can read (a .ndjson input is refused: UNREADABLE).
@@ -34,6 +36,10 @@ EXTENSIONS = {
     ".jsonl": "ndjson",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+    ".arrows": "arrow",
 }
 # Extensions of formats bce knows but cannot read yet, and what to call them: such a
 # file is refused by name rather than read as CSV (whose header would be a record).
