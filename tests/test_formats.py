@@ -13,6 +13,7 @@ import click
 import pytest
 
 from bcecli.cli import cli
+from bcecli.errors import UsageError
 from bcecli.io.formats import (
     EXTENSIONS,
     INPUT_FORMATS,
@@ -51,8 +52,12 @@ def test_output_format_choices_are_the_output_formats() -> None:
 @pytest.mark.parametrize("suffix", sorted(EXTENSIONS))
 def test_inputs_and_outputs_read_the_extension_table(suffix: str, tmp_path: Path) -> None:
     fmt = EXTENSIONS[suffix]
-    assert output_format(f"out{suffix}", None) == fmt
-    assert output_format(f"out{suffix}.GZ", None) == fmt  # compression is taken off first
+    if fmt in OUTPUT_FORMATS:
+        assert output_format(f"out{suffix}", None) == fmt
+        assert output_format(f"out{suffix}.GZ", None) == fmt  # compression is taken off first
+    else:  # an input-only format (Arrow IPC) is never written under its name
+        with pytest.raises(UsageError):
+            output_format(f"out{suffix}", None)
     path = tmp_path / f"in{suffix.upper()}"
     path.touch()
     # JSON Lines is written as ndjson and read as jsonl, never as CSV.

@@ -18,7 +18,7 @@ from bcecli.scoring.inputs import (
     read_chunks,
     scoring_workers,
 )
-from bcecli.scoring.native_arrow import fast_parquet, score_parquet
+from bcecli.scoring.native_arrow import fast_arrow, fast_parquet, score_arrow, score_parquet
 from bcecli.scoring.native_csv import fast_text, score_text
 from bcecli.scoring.passes import score_chunks
 from bcecli.scoring.settings import Settings
@@ -29,6 +29,7 @@ from bcecli.scoring.settings import Settings
 FAST_PATHS: tuple[tuple[Callable[[OpenInput, Settings], Any], Callable[..., None]], ...] = (
     (fast_text, score_text),
     (fast_parquet, score_parquet),
+    (fast_arrow, score_arrow),
 )
 
 

@@ -16,14 +16,16 @@ READERS = {
     "tsv": "bcecli.io.csv_reader:CsvReader",
     "parquet": "bcecli.io.parquet_reader:ParquetReader",
     "jsonl": "bcecli.io.jsonl_reader:JsonlReader",
+    "arrow": "bcecli.io.arrow_reader:ArrowReader",
 }
 INPUT_FORMATS = tuple(READERS)
 # What ``bce rows`` can write (--output-format).
 OUTPUT_FORMATS = ("csv", "tsv", "ndjson", "parquet")
-# An in-memory table, DataFrame or arrays given to the Python API.
+# An in-memory table, DataFrame or arrays given to the Python API: Arrow data, as an
+# Arrow IPC file is; its report entry's path ("<memory>") tells them apart.
 MEMORY_FORMAT = "arrow"
 # What a report's ``inputs[].format`` may hold (the schema's enum).
-REPORT_FORMATS = (*INPUT_FORMATS, MEMORY_FORMAT)
+REPORT_FORMATS = tuple(dict.fromkeys((*INPUT_FORMATS, MEMORY_FORMAT)))
 
 # File extension -> format, after any compression suffix is taken off. Inputs use
 # the entries whose format they can read, then READ_AS.
@@ -35,6 +37,10 @@ EXTENSIONS = {
     ".jsonl": "ndjson",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+    ".arrows": "arrow",
 }
 # Input extensions whose format is read under another name than it is written: JSON
 # Lines is read as "jsonl" (also from .json, one object per line) and written as "ndjson".

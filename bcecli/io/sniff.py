@@ -7,6 +7,13 @@ import codecs
 import json
 
 PARQUET_MAGIC = b"PAR1"
+# Arrow IPC: the file format (Feather v2) opens with this magic; the stream format with a
+# message's continuation marker; Feather v1, which bce does not read, with its own.
+ARROW_FILE_MAGIC = b"ARROW1"
+ARROW_STREAM_MAGIC = b"\xff\xff\xff\xff"
+FEATHER_V1_MAGIC = b"FEA1"
+ARROW_FILE_KIND = "an Arrow IPC (Feather) file"
+ARROW_STREAM_KIND = "an Arrow IPC stream"
 # Delimiters to suggest when a header splits into one column: (how to say it, -d value).
 _DELIMITER_HINTS = {
     ";": ("';'", "';'"),
@@ -17,6 +24,9 @@ _DELIMITER_HINTS = {
 # What a binary file is, by its first bytes, and what to do about it.
 _MAGIC = (
     (PARQUET_MAGIC, "a Parquet file", "pass --input-format parquet or name it .parquet"),
+    (ARROW_FILE_MAGIC, ARROW_FILE_KIND, "pass --input-format arrow or name it .arrow"),
+    (ARROW_STREAM_MAGIC, ARROW_STREAM_KIND, "pass --input-format arrow or name it .arrows"),
+    (FEATHER_V1_MAGIC, "a Feather v1 file", "rewrite it as Feather v2 (Arrow IPC)"),
     (b"\x1f\x8b", "gzip-compressed", "name it .gz or pipe it through zcat"),
     (b"BZh", "bzip2-compressed", "name it .bz2 or pipe it through bzcat"),
     (b"\x28\xb5\x2f\xfd", "zstd-compressed", "name it .zst or pipe it through zstdcat"),
@@ -34,12 +44,20 @@ def binary_kind(data: bytes) -> tuple[str, str] | None:
     has_nul = b"\x00" in head
     if not has_nul and is_utf8_prefix(head):
         return None
-    for magic, what, todo in _MAGIC:
-        if head.startswith(magic):
-            return what, todo
+    kind = magic_kind(head)
+    if kind is not None:
+        return kind
     if has_nul:
         return "binary data", "pass a CSV, TSV or Parquet file"
     return None  # not UTF-8, but text-like: the header check says so
+
+
+def magic_kind(data: bytes) -> tuple[str, str] | None:
+    """(what it is, what to do) for bytes that open with a known binary magic, else None."""
+    for magic, what, todo in _MAGIC:
+        if data.startswith(magic):
+            return what, todo
+    return None
 
 
 def delimiter_hint(header: str, delimiter: str) -> tuple[str, str] | None:

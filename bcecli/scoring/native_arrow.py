@@ -1,4 +1,7 @@
-"""The Parquet fast path: each row group decoded and scored by the C kernel on a worker.
+"""The Arrow fast paths: Parquet row groups and Arrow IPC record batches scored by the
+C kernel on the Arrow buffers, on worker threads.
+
+Parquet: each row group decoded and scored by the kernel on a worker.
 
 Each row group is decoded by pyarrow on its own worker thread (Arrow's own thread pool
 off: one row group per core costs less than every core on every row group), in
@@ -12,10 +15,16 @@ A chunk the kernel declines (a missing or invalid value, a type it does not read
 label that is not 0 or 1) is handed back with the rest of its row group, which the
 general path scores in row order, so the numbers, the errors and the row numbers are
 those of the general path.
+
+Arrow IPC: the record batches are already Arrow buffers (memory-mapped, for a local
+file), so the reader's chunks go straight to the kernel on the thread pool; a chunk it
+declines is scored by the general path on the same worker, and every chunk's result
+joins the state in row order.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,10 +37,10 @@ from bcecli.core.state import ScoreState
 from bcecli.io.columns import Columns
 from bcecli.io.convert import BOOLEANS
 from bcecli.io.parallel import ordered_map
-from bcecli.io.reader_base import Chunk
+from bcecli.io.reader_base import Chunk, Reader, chunk_bytes
 from bcecli.scoring.batches import ChunkValidator
-from bcecli.scoring.inputs import OpenInput, close_iterator
-from bcecli.scoring.passes import score_chunks
+from bcecli.scoring.inputs import OpenInput, close_iterator, read_chunks
+from bcecli.scoring.passes import ChunkOutcome, score_chunk, score_chunks
 from bcecli.scoring.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,16 +72,7 @@ def fast_parquet(opened: OpenInput, settings: Settings) -> ParquetReader | None:
     types the kernel reads, and the report needs the population's sums only (no --by,
     --calibration, --worst; labels by the 0/1 rule)."""
     columns = opened.columns
-    if (
-        kernel is None
-        or not hasattr(kernel, "arrow_sums")
-        or settings.pos_label is not None
-        or settings.worst
-        or settings.calibration
-        or columns.by
-        or len(columns.predictions) > 64
-        or opened.reader.source.format != "parquet"
-    ):
+    if not _kernel_takes(columns, settings) or opened.reader.source.format != "parquet":
         return None
     # A ParquetReader, behind a LazyReader; not behind the progress bar's wrapper.
     find = getattr(opened.reader, "parquet_reader", None)
@@ -86,6 +86,80 @@ def fast_parquet(opened: OpenInput, settings: Settings) -> ParquetReader | None:
     if str(label) not in _LABEL_TYPES or any(str(kind) not in _FLOAT_TYPES for kind in others):
         return None
     return reader
+
+
+def _kernel_takes(columns: Columns, settings: Settings) -> bool:
+    """The kernel is built and the report needs the population's sums only (no --by,
+    --calibration, --worst; labels by the 0/1 rule)."""
+    return not (
+        kernel is None
+        or not hasattr(kernel, "arrow_sums")
+        or settings.pos_label is not None
+        or settings.worst
+        or settings.calibration
+        or columns.by
+        or len(columns.predictions) > 64
+    )
+
+
+def fast_arrow(opened: OpenInput, settings: Settings) -> Reader | None:
+    """The input's reader when the kernel can score it: the input is Arrow IPC and the
+    report needs the population's sums only (whether each chunk's types and values suit
+    the kernel is its own question, chunk by chunk)."""
+    if not _kernel_takes(opened.columns, settings) or opened.reader.source.format != "arrow":
+        return None
+    return opened.reader
+
+
+def score_arrow(
+    reader: Reader,
+    opened: OpenInput,
+    state: ScoreState,
+    *,
+    validator: ChunkValidator,
+    settings: Settings,
+    workers: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Score one Arrow IPC input into ``state``: each chunk scored on ``workers``
+    threads by the kernel on its buffers, or, where it declines, by the general path;
+    the results merged in row order, so the first invalid row in order raises."""
+    del reader  # the same as opened.reader: read through read_chunks, as the general path
+    columns = opened.columns
+    ref = opened.ref
+    general = functools.partial(score_chunk, validator=validator, ref=ref, settings=settings)
+
+    def score(chunk: Chunk) -> ChunkOutcome | tuple[int, GroupSums, LossHistogramSums]:
+        # The rule true/false (an earlier file's labels settled it, before this chunk was
+        # handed on) makes 0 and 1 invalid: the general path says where.
+        if validator.labels.kind != BOOLEANS:
+            scored = arrow_sums(chunk.table, columns, settings)
+            if scored is not None:
+                return chunk.table.num_rows, *scored
+        return general(chunk)
+
+    state.open_input(ref)
+    chunks = read_chunks(opened, settings)
+    # The label rule is learnt in row order before the pool, as the general path learns it.
+    ordered = validator.in_row_order(chunks)
+    outcomes = ordered_map(score, ordered, workers=workers, size=chunk_bytes)
+    try:
+        for outcome in outcomes:
+            if isinstance(outcome, ChunkOutcome):
+                if outcome.error is not None:
+                    raise outcome.error
+                assert outcome.state is not None
+                state.merge(outcome.state)
+                read = outcome.read
+            else:
+                read, sums, histogram = outcome
+                state.add_sums(ref, sums, histogram)
+            if on_progress is not None:
+                on_progress(read)
+    finally:
+        close_iterator(outcomes)
+        close_iterator(ordered)
+        close_iterator(chunks)
 
 
 def _scored(columns: Columns) -> list[str]:
