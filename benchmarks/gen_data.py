@@ -6,7 +6,8 @@ weight (lognormal float64, 4 decimals).
 
 Rows are drawn in fixed 1M-row chunks from one seeded generator, so the same
 --rows and --seed always give the same rows, whatever the output formats, and
-memory stays bounded by one chunk. Every OUT path (.csv or .parquet) is written
+memory stays bounded by one chunk. Every OUT path (.csv, .parquet, .arrow for Arrow IPC,
+.jsonl for JSON Lines) is written
 in the same single pass:
 
     python benchmarks/gen_data.py --rows 10000000 data/p10m.csv data/p10m.parquet
@@ -15,6 +16,7 @@ in the same single pass:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -24,6 +26,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.ipc
 import pyarrow.parquet as pq
 
 DEFAULT_SEED = 20240601
@@ -89,13 +92,37 @@ def open_parquet(path: Path, stack: ExitStack) -> TableWriter:
     return writer
 
 
+def open_arrow(path: Path, stack: ExitStack) -> TableWriter:
+    # The IPC file format, uncompressed (as pandas' and polars' write_ipc default to
+    # for Feather v2 with compression="uncompressed"), a record batch per 1M-row chunk.
+    sink = stack.enter_context(pa.OSFile(str(path), "wb"))
+    writer: TableWriter = stack.enter_context(pa.ipc.new_file(sink, SCHEMA))
+    return writer
+
+
+class JsonLinesWriter:
+    """One JSON object per row, the floats as Python's repr writes them."""
+
+    def __init__(self, path: Path, stack: ExitStack) -> None:
+        self.sink = stack.enter_context(open(path, "w", encoding="utf-8"))  # noqa: SIM115
+
+    def write_table(self, table: pa.Table) -> None:
+        self.sink.writelines(json.dumps(row) + "\n" for row in table.to_pylist())
+
+
+FORMATS = {
+    ".csv": open_csv,
+    ".parquet": open_parquet,
+    ".arrow": open_arrow,
+    ".jsonl": JsonLinesWriter,
+}
+
+
 def open_writer(path: Path, stack: ExitStack) -> TableWriter:
     """Open a writer on PATH.partial, in the format PATH's extension names."""
-    if path.suffix == ".csv":
-        return open_csv(partial_path(path), stack)
-    if path.suffix == ".parquet":
-        return open_parquet(partial_path(path), stack)
-    raise SystemExit(f"gen_data: unknown extension {path.suffix!r} (use .csv or .parquet)")
+    if path.suffix not in FORMATS:
+        raise SystemExit(f"gen_data: unknown extension {path.suffix!r} (use {', '.join(FORMATS)})")
+    return FORMATS[path.suffix](partial_path(path), stack)
 
 
 def partial_path(path: Path) -> Path:
@@ -118,12 +145,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("outputs", nargs="+", type=Path, metavar="OUT", help=".csv or .parquet")
+    parser.add_argument(
+        "outputs", nargs="+", type=Path, metavar="OUT", help=".csv, .parquet, .arrow or .jsonl"
+    )
     args = parser.parse_args(argv)
     if args.rows <= 0:
         parser.error("--rows must be positive")
-    if any(p.suffix not in (".csv", ".parquet") for p in args.outputs):
-        parser.error("every OUT must end in .csv or .parquet")
+    if any(p.suffix not in FORMATS for p in args.outputs):
+        parser.error(f"every OUT must end in one of {', '.join(FORMATS)}")
     for path in args.outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
     generate(args.rows, args.seed, args.outputs)

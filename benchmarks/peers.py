@@ -3,8 +3,9 @@
     python benchmarks/peers.py METHOD FILE [--label label] [--prob prob] [--by segment]
                                [--out OUT.parquet]
 
-FILE is .csv, .parquet or JSON Lines (.jsonl/.ndjson: DuckDB's read_json, polars'
-scan_ndjson; the other methods read it as CSV and fail). Prints
+FILE is .csv, .parquet, JSON Lines (.jsonl/.ndjson: DuckDB's read_json, polars'
+scan_ndjson) or Arrow IPC (.arrow/.feather/.ipc: polars' scan_ipc; DuckDB scans the file
+as pyarrow memory-maps it); the other methods read it as CSV and fail. Prints
 mean(-(y ln p + (1 - y) ln(1 - p))) with p clipped to [eps, 1 - eps], eps = float64
 machine epsilon (bce's and scikit-learn's default), as a repr so it keeps all 17 digits
 for the checks.
@@ -104,9 +105,33 @@ def is_jsonl(path: str) -> bool:
     return path.endswith((".jsonl", ".ndjson"))
 
 
+def is_arrow(path: str) -> bool:
+    return path.endswith((".arrow", ".feather", ".ipc", ".arrows"))
+
+
 def duckdb_source(path: str) -> str:
+    """The FROM clause: DuckDB's own reader, or for Arrow IPC (which DuckDB does not read
+    without an extension) ``ipc_table``, the file memory-mapped by pyarrow, which DuckDB
+    scans in place (its replacement scan of a Python variable)."""
+    if is_arrow(path):
+        return "ipc_table"
     reader = "read_parquet" if is_parquet(path) else "read_json" if is_jsonl(path) else "read_csv"
     return f"{reader}({sql_string(path)})"
+
+
+def duckdb_connection(path: str) -> Any:
+    """A connection that sees the Arrow IPC file as ``ipc_table`` where FILE is one."""
+    import duckdb
+
+    connection = duckdb.connect()
+    if is_arrow(path):
+        import pyarrow as pa
+        import pyarrow.ipc
+
+        # The map stays open as long as the table's buffers point into it.
+        table = pyarrow.ipc.open_file(pa.memory_map(path)).read_all()
+        connection.register("ipc_table", table)
+    return connection
 
 
 def duckdb_loss(label: str, prob: str) -> str:
@@ -118,10 +143,8 @@ def duckdb_loss(label: str, prob: str) -> str:
 
 def m_duckdb(a: Args) -> float:
     """DuckDB SQL straight over the file (parallel scan, all cores)."""
-    import duckdb
-
     query = f"SELECT avg({duckdb_loss(a.label, a.prob)}) FROM {duckdb_source(a.path)}"
-    row = duckdb.connect().execute(query).fetchone()
+    row = duckdb_connection(a.path).execute(query).fetchone()
     assert row is not None
     return float(row[0])
 
@@ -156,6 +179,8 @@ def polars_frame(path: str) -> Any:
 
     if is_jsonl(path):
         return pl.scan_ndjson(path)
+    if is_arrow(path):
+        return pl.scan_ipc(path)
     return pl.scan_parquet(path) if is_parquet(path) else pl.scan_csv(path)
 
 

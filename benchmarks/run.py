@@ -46,6 +46,8 @@ BY = "segment"  # the group column of gen_data.py's files
 BY_PEERS = {"duckdb": "duckdb-by", "polars": "polars-by"}
 ROWS_PEERS = {"duckdb": "duckdb-rows", "polars": "polars-rows"}
 PURE_ENV = (("BCE_NATIVE", "0"),)  # bce's pure-Python path, whatever the build
+# The peers that read each format other than CSV and Parquet (the rest read CSV only).
+FORMAT_PEERS = {".arrow": ("duckdb", "polars"), ".jsonl": ("duckdb", "polars")}
 SKLEARN_MAX_ROWS = 10_000_000  # sklearn holds the whole file; beyond this it is too slow
 REL_TOL = 1e-9
 STARTUP = "(start-up)"  # the file column of bce --version
@@ -237,13 +239,16 @@ def size_name(rows: int) -> str:
 
 
 def plan_files(data_dir: Path, big_rows: int) -> list[DataFile]:
-    """The big CSV, the big Parquet and a CSV a tenth as long (start-up dominated)."""
+    """The big CSV, the big Parquet, a CSV a tenth as long (start-up dominated), the big
+    file as Arrow IPC and the small one as JSON Lines."""
     small_rows = max(big_rows // 10, 1)
     big, small = f"p{size_name(big_rows)}", f"p{size_name(small_rows)}"
     return [
         DataFile(data_dir / f"{big}.csv", big_rows),
         DataFile(data_dir / f"{big}.parquet", big_rows),
         DataFile(data_dir / f"{small}.csv", small_rows),
+        DataFile(data_dir / f"{big}.arrow", big_rows),
+        DataFile(data_dir / f"{small}.jsonl", small_rows),
     ]
 
 
@@ -283,6 +288,8 @@ def file_methods(
 ) -> list[Method]:
     """bce score and its peers; bce score --by and bce rows with theirs, where asked."""
     path = str(f.path)
+    if f.path.suffix in FORMAT_PEERS:
+        peers = [peer for peer in peers if peer in FORMAT_PEERS[f.path.suffix]]
     name = "bce score"
     methods = bce_methods(name, (*bce, "score", path, "--format", "json"), "score", None)
     for peer in peers:
