@@ -24,7 +24,15 @@ from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.ranges import ByteRange, LineLayout, RangeText
-from bcecli.io.reader_base import Chunk, Extent, TextBlock, column_keys, reason, slice_rows
+from bcecli.io.reader_base import (
+    Chunk,
+    Extent,
+    TextBlock,
+    column_keys,
+    line_blocks,
+    reason,
+    slice_rows,
+)
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
 
@@ -207,38 +215,12 @@ class CsvReader:
         return max(low, min(high, int(chunk_size * row_bytes)))
 
     def _blocks(self, block_bytes: int) -> Iterator[bytes]:
-        """Byte blocks that each end at a line end, of at most ``block_bytes`` and the
-        line carried over (a longer line is a block of its own; the last block may
-        lack its newline).
-
-        Each read is cut at its last newline: the block is the carried tail plus the
-        read up to there (one copy), and only the short rest is carried on.
-        """
-        tail = self._pending
-        self._pending = b""
-        # Rows that came with the header are out before the next read.
-        start = 0
-        while True:
-            cut = tail.rfind(b"\n", start, start + block_bytes)
-            if cut < 0:
-                cut = tail.find(b"\n", start + block_bytes)
-                if cut < 0:
-                    break
-            yield tail[start : cut + 1]
-            start = cut + 1
-        tail = tail[start:]
-        while not self._eof:
-            data = self._read(block_bytes)
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                tail += data
-                continue
-            block = tail + memoryview(data)[: cut + 1]  # one copy, not two
-            tail = data[cut + 1 :]
-            del data  # not held while the next is read
-            yield block
-        if tail.strip():
-            yield tail
+        """Byte blocks of whole lines (``line_blocks``), the rows read with the header
+        first."""
+        pending, self._pending = self._pending, b""
+        yield from line_blocks(
+            pending, lambda size: b"" if self._eof else self._read(size), block_bytes
+        )
 
     # -- parsing -------------------------------------------------------------------
 

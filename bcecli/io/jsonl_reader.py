@@ -43,7 +43,7 @@ from bcecli.io.csv_reader import (
 from bcecli.io.jsonl_arrow import FLOAT, INFER, TEXT, FieldPath, Runs, Wanted, typed
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.ranges import ByteRange, LineLayout, RangeText
-from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, slice_rows
+from bcecli.io.reader_base import Chunk, Extent, column_keys, line_blocks, reason, slice_rows
 from bcecli.io.sniff import binary_kind
 from bcecli.io.sources import Source
 
@@ -166,32 +166,11 @@ class JsonlReader:
         return names, paths, seen
 
     def _blocks(self, block_bytes: int) -> Iterator[bytes]:
-        """Byte blocks that each end at a line end, of about ``block_bytes`` (a longer
-        line is a block of its own; the last block may lack its newline)."""
-        tail = self._pending
-        self._pending = b""
-        start = 0
-        while True:
-            cut = tail.rfind(b"\n", start, start + block_bytes)
-            if cut < 0:
-                cut = tail.find(b"\n", start + block_bytes)
-                if cut < 0:
-                    break
-            yield tail[start : cut + 1]
-            start = cut + 1
-        tail = tail[start:]
-        while not self._eof:
-            data = self._read(block_bytes)
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                tail += data
-                continue
-            block = tail + data[: cut + 1]
-            tail = data[cut + 1 :]
-            del data
-            yield block
-        if tail.strip():
-            yield tail
+        """Byte blocks of whole lines (``line_blocks``), the sampled lines first."""
+        pending, self._pending = self._pending, b""
+        yield from line_blocks(
+            pending, lambda size: b"" if self._eof else self._read(size), block_bytes
+        )
 
     def line_layout(self) -> LineLayout | None:
         """Where the lines start in the file, for reading it in byte ranges

@@ -8,7 +8,7 @@ The format modules (``csv_reader``, ``parquet_reader``) import this, not
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -153,6 +153,43 @@ def occurrence_indices(names: Sequence[str], wanted: Sequence[tuple[str, int]]) 
     """The indices in a table of these names of the ``occurrences`` wanted."""
     index = {place: i for i, place in enumerate(occurrences(names))}
     return [index[place] for place in wanted]
+
+
+def line_blocks(pending: bytes, read: Callable[[int], bytes], block_bytes: int) -> Iterator[bytes]:
+    """Blocks of whole lines of a line-oriented text: ``pending`` (what was read with a
+    header or a sample), then what ``read(size)`` returns until it returns nothing. Each
+    block ends at a line end and holds at most ``block_bytes`` and the line carried over
+    (a longer line is a block of its own); the last may lack its line end, and is left
+    out if it is only white space.
+
+    Each read is cut at its last newline: the block is the carried tail plus the read up
+    to there (one copy), and only the short rest is carried on.
+    """
+    tail = pending
+    start = 0
+    while True:  # the pending text's lines first, before the next read
+        cut = tail.rfind(b"\n", start, start + block_bytes)
+        if cut < 0:
+            cut = tail.find(b"\n", start + block_bytes)
+            if cut < 0:
+                break
+        yield tail[start : cut + 1]
+        start = cut + 1
+    tail = tail[start:]
+    while True:
+        data = read(block_bytes)
+        if not data:
+            break
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            tail += data
+            continue
+        block = tail + memoryview(data)[: cut + 1]  # one copy, not two
+        tail = data[cut + 1 :]
+        del data  # not held while the next is read
+        yield block
+    if tail.strip():
+        yield tail
 
 
 def slice_rows(table: pa.Table, chunk_size: int) -> Iterator[tuple[int, pa.Table]]:
