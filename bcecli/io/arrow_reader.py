@@ -30,7 +30,7 @@ from bcecli.errors import InputError, shown_path
 from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, read_ahead
-from bcecli.io.reader_base import Chunk, Extent, column_keys, reason
+from bcecli.io.reader_base import Chunk, Extent, column_keys, reason, tell_stored
 from bcecli.io.sniff import (
     ARROW_FILE_KIND,
     ARROW_FILE_MAGIC,
@@ -457,13 +457,8 @@ class _Replayable(io.RawIOBase):
         return len(data)
 
     def stored_position(self) -> int | None:
-        if self._stored is None:
-            return None
-        try:
-            return int(self._stored.tell())
-        except (OSError, ValueError, pa.ArrowException):
-            self._stored = None
-            return None
+        self._stored, position = tell_stored(self._stored)
+        return position
 
     def close(self) -> None:
         if self._stream is not sys.stdin.buffer:

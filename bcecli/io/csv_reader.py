@@ -30,8 +30,10 @@ from bcecli.io.reader_base import (
     TextBlock,
     column_keys,
     line_blocks,
+    read_text,
     reason,
     slice_rows,
+    tell_stored,
 )
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
@@ -95,13 +97,8 @@ class CsvReader:
     def _position(self) -> int | None:
         """How far through the file as stored reading is (bytes read of a compressed file
         before decompression); None where that is unknown (standard input, a pipe)."""
-        if self._stored is None:
-            return None
-        try:
-            return int(self._stored.tell())
-        except (OSError, ValueError, pa.ArrowException):  # a pipe cannot tell
-            self._stored = None
-            return None
+        self._stored, position = tell_stored(self._stored)
+        return position
 
     def _measured(self, blocks: Iterator[bytes], before: int) -> Iterator[tuple[bytes, int | None]]:
         """Each block with how far through the stored file its end is: the stored position
@@ -121,24 +118,12 @@ class CsvReader:
     # -- raw bytes -----------------------------------------------------------------
 
     def _read(self, size: int) -> bytes:
-        """The next piece of the stream: what is available now on a pipe (at most SIZE
-        bytes), SIZE bytes otherwise."""
-        try:
-            if self.source.is_stdin:
-                data = self._stream.read1(size)  # type: ignore[attr-defined]
-            else:
-                data = self._stream.read(size)
-        except (OSError, EOFError, pa.ArrowException) as error:
-            raise InputError(
-                f"{self.name}: cannot read the file ({reason(error)}); "
-                "it may be truncated or corrupt."
-            ) from None
+        """The next piece of the stream (``read_text``), lone CRs made line ends."""
+        data = read_text(self._stream, size, pipe=self.source.is_stdin, name=self.name)
         if not data:
             self._eof = True
         self._text_read += len(data)
-        if self._cr_line_ends:
-            return bytes(data).replace(b"\r", b"\n")
-        return bytes(data)
+        return data.replace(b"\r", b"\n") if self._cr_line_ends else data
 
     def _read_first_line(self) -> bytes:
         """The header line (or first row); blank lines and a UTF-8 BOM before it are dropped."""

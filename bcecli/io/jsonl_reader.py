@@ -43,7 +43,16 @@ from bcecli.io.csv_reader import (
 from bcecli.io.jsonl_arrow import FLOAT, INFER, TEXT, FieldPath, Runs, Wanted, typed
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.ranges import ByteRange, LineLayout, RangeText
-from bcecli.io.reader_base import Chunk, Extent, column_keys, line_blocks, reason, slice_rows
+from bcecli.io.reader_base import (
+    Chunk,
+    Extent,
+    column_keys,
+    line_blocks,
+    read_text,
+    reason,
+    slice_rows,
+    tell_stored,
+)
 from bcecli.io.sniff import binary_kind
 from bcecli.io.sources import Source
 
@@ -103,22 +112,12 @@ class JsonlReader:
     # -- raw bytes -----------------------------------------------------------------
 
     def _read(self, size: int) -> bytes:
-        """The next piece of the stream: what is available now on a pipe (at most SIZE
-        bytes), SIZE bytes otherwise."""
-        try:
-            if self.source.is_stdin:
-                data = self._stream.read1(size)  # type: ignore[attr-defined]
-            else:
-                data = self._stream.read(size)
-        except (OSError, EOFError, pa.ArrowException) as error:
-            raise InputError(
-                f"{self.name}: cannot read the file ({reason(error)}); "
-                "it may be truncated or corrupt."
-            ) from None
+        """The next piece of the stream (``read_text``)."""
+        data = read_text(self._stream, size, pipe=self.source.is_stdin, name=self.name)
         if not data:
             self._eof = True
         self._text_read += len(data)
-        return bytes(data)
+        return data
 
     def _fields(self) -> tuple[list[str], list[FieldPath], dict[FieldPath, pa.DataType]]:
         """The columns (dotted names, and each one's path of keys) of the first lines,
@@ -186,13 +185,8 @@ class JsonlReader:
 
     def _position(self) -> int | None:
         """How far through the file as stored reading is; None where unknown (a pipe)."""
-        if self._stored is None:
-            return None
-        try:
-            return int(self._stored.tell())
-        except (OSError, ValueError, pa.ArrowException):
-            self._stored = None
-            return None
+        self._stored, position = tell_stored(self._stored)
+        return position
 
     # -- parsing -------------------------------------------------------------------
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from bcecli.core.lazy import lazy
+from bcecli.errors import InputError
 from bcecli.io.sources import Source
 
 if TYPE_CHECKING:
@@ -190,6 +191,34 @@ def line_blocks(pending: bytes, read: Callable[[int], bytes], block_bytes: int) 
         yield block
     if tail.strip():
         yield tail
+
+
+def tell_stored(stored: Any) -> tuple[Any, int | None]:
+    """(the stream, how far through the file as stored it has read: bytes before
+    decompression of a compressed file), or (None, None) once it cannot tell (a pipe,
+    standard input): the caller keeps the first and asks no more after a None."""
+    if stored is None:
+        return None, None
+    try:
+        return stored, int(stored.tell())
+    except (OSError, ValueError, pa.ArrowException):  # a pipe cannot tell
+        return None, None
+
+
+def read_text(stream: IO[bytes], size: int, *, pipe: bool, name: str) -> bytes:
+    """The next piece of a text stream: what is available now on a pipe (at most SIZE
+    bytes), SIZE bytes otherwise; empty at its end. A failed read (a truncated or corrupt
+    compressed file, an object store's error) is one sentence naming the file."""
+    try:
+        if pipe:
+            data = stream.read1(size)  # type: ignore[attr-defined]
+        else:
+            data = stream.read(size)
+    except (OSError, EOFError, pa.ArrowException) as error:
+        raise InputError(
+            f"{name}: cannot read the file ({reason(error)}); it may be truncated or corrupt."
+        ) from None
+    return bytes(data)
 
 
 def slice_rows(table: pa.Table, chunk_size: int) -> Iterator[tuple[int, pa.Table]]:
