@@ -629,22 +629,7 @@ def _rows_read(result: Result) -> int:
 def _merge_ranges(*results: Result) -> Result:
     """Merge the states of consecutive byte ranges of one file in order, each one's rows
     renumbered to follow the rows of those before it; the first error wins."""
-    merged: ScoreState | None = None
-    numbered = 0  # the row numbers the ranges merged so far used
-    for result in results:
-        if "error" in result:
-            return result
-        state = _state_from(result["state"])
-        if merged is None:
-            merged = state
-        else:
-            worst = state.worst
-            if worst is not None:
-                worst.renumber(numbered)
-            merged.merge(state)
-        numbered += int(result["numbered"])
-    assert merged is not None
-    return {"state": merged.to_state(), "numbered": numbered}
+    return _merged(results, ranges=True)
 
 
 def _finish_file(
@@ -660,7 +645,15 @@ def _finish_file(
 
 def _merge_results(*results: Result) -> Result:
     """Merge partial states in order; the first error in order wins, as locally."""
+    return _merged(results, ranges=False)
+
+
+def _merged(results: tuple[Result, ...], *, ranges: bool) -> Result:
+    """Results merged in order, the first error winning. Byte ranges of one file carry
+    the row numbers each used (``numbered``): each one's --worst rows are shifted by
+    those of the ranges before it, and the merged result carries their sum."""
     merged: ScoreState | None = None
+    numbered = 0  # the row numbers the ranges merged so far used
     for result in results:
         if "error" in result:
             return result
@@ -668,8 +661,14 @@ def _merge_results(*results: Result) -> Result:
         if merged is None:
             merged = state
         else:
+            if ranges and state.worst is not None:
+                state.worst.renumber(numbered)
             merged.merge(state)
+        if ranges:
+            numbered += int(result["numbered"])
     assert merged is not None
+    if ranges:
+        return {"state": merged.to_state(), "numbered": numbered}
     return {"state": merged.to_state()}
 
 
