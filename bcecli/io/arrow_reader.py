@@ -41,6 +41,7 @@ from bcecli.io.sniff import (
     magic_kind,
 )
 from bcecli.io.sources import Source
+from bcecli.io.text_stream import STREAM_BUFFER
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,7 +54,6 @@ else:
 _FILE_HEAD = 8
 # Batches decoded ahead of the chunk being scored (a file or an object store's).
 AHEAD = 2
-STREAM_BUFFER = 1 << 22  # read buffer of a decompressed or remote stream
 # What a stream ends with: a continuation marker and a zero length (writers that are
 # closed write it; a stream that stops without it was cut short).
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"

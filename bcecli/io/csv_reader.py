@@ -10,33 +10,25 @@ the text and the tables held at once.
 from __future__ import annotations
 
 import csv
-import io
-import os
 import re
-import stat
-import sys
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bcecli.core.lazy import lazy
 from bcecli.errors import InputError, shown_path
-from bcecli.io import filesystems
 from bcecli.io.compute import pc
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.ranges import ByteRange, LineLayout, RangeText
 from bcecli.io.reader_base import (
     Chunk,
-    Extent,
     TextBlock,
     column_keys,
-    line_blocks,
-    read_text,
     reason,
     slice_rows,
-    tell_stored,
 )
 from bcecli.io.sniff import binary_kind, delimiter_hint, is_utf8, looks_like_json
 from bcecli.io.sources import Source
+from bcecli.io.text_stream import TextStream
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,77 +45,23 @@ BLOCK_RANGE = (1 << 20, 1 << 26)
 # The header, the binary-file check and the sample of row lengths come from reads this
 # size; blocks are cut from what they read past the header.
 FIRST_READ = 1 << 22
-STREAM_BUFFER = 1 << 22  # read buffer of a decompressed or remote stream
 HEADER_LIMIT = 1 << 24  # a first line longer than 16 MiB is not a header
 _BOM = b"\xef\xbb\xbf"
 _BLANK_LINES = re.compile(rb"[\r\n]*")
 
 
-class CsvReader:
+class CsvReader(TextStream):
     """Delimited text from a file (optionally compressed) or standard input."""
 
     def __init__(self, source: Source, *, no_header: bool = False) -> None:
-        self.source = source
-        self.name = shown_path(source.path)
-        self._stream, self._stored = _open_text_stream(source)
-        self._pending = b""
-        self._text_read = 0  # bytes of text read from the stream, after decompression
+        super().__init__(source)
         self._first_line_bytes = 0
-        self._eof = False
-        self._cr_line_ends = False  # classic Mac files: read every CR as a line end
         try:
             first_line = self._read_first_line()
             self.column_names = self._header(first_line, no_header)
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        if self._stream is not sys.stdin.buffer:
-            self._stream.close()
-
-    @staticmethod
-    def extent(source: Source) -> Extent | None:
-        """The file's size as stored, which ``Chunk.through`` counts towards; None for
-        standard input or a pipe, whose size is unknown."""
-        if source.is_stdin:
-            return None
-        if filesystems.is_url(source.path):
-            size = filesystems.stored_size(source.path)
-            return None if size is None else Extent(size, "bytes")
-        status = os.stat(source.path)
-        return Extent(status.st_size, "bytes") if stat.S_ISREG(status.st_mode) else None
-
-    def _position(self) -> int | None:
-        """How far through the file as stored reading is (bytes read of a compressed file
-        before decompression); None where that is unknown (standard input, a pipe)."""
-        self._stored, position = tell_stored(self._stored)
-        return position
-
-    def _measured(self, blocks: Iterator[bytes], before: int) -> Iterator[tuple[bytes, int | None]]:
-        """Each block with how far through the stored file its end is: the stored position
-        as the block is cut, times the share of the text read so far that ends with this
-        block (exact for plain text; for compressed text, at the ratio read so far).
-        ``before`` is the text before the first block (the header). Taken as blocks are
-        cut: reading runs ahead of parsing."""
-        text_end = before
-        for block in blocks:
-            text_end += len(block)
-            position = self._position()
-            if position is None:
-                yield block, None
-            else:
-                yield block, position * text_end // max(self._text_read, 1)
-
-    # -- raw bytes -----------------------------------------------------------------
-
-    def _read(self, size: int) -> bytes:
-        """The next piece of the stream (``read_text``), lone CRs made line ends."""
-        data = read_text(self._stream, size, pipe=self.source.is_stdin, name=self.name)
-        if not data:
-            self._eof = True
-        self._text_read += len(data)
-        return data.replace(b"\r", b"\n") if self._cr_line_ends else data
 
     def _read_first_line(self) -> bytes:
         """The header line (or first row); blank lines and a UTF-8 BOM before it are dropped."""
@@ -198,14 +136,6 @@ class CsvReader:
             row_bytes = max(len(sample), self._first_line_bytes)
         low, high = BLOCK_RANGE
         return max(low, min(high, int(chunk_size * row_bytes)))
-
-    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
-        """Byte blocks of whole lines (``line_blocks``), the rows read with the header
-        first."""
-        pending, self._pending = self._pending, b""
-        yield from line_blocks(
-            pending, lambda size: b"" if self._eof else self._read(size), block_bytes
-        )
 
     # -- parsing -------------------------------------------------------------------
 
@@ -522,55 +452,6 @@ class BlockParser:
         return InputError(
             f"{self.name}: cannot parse the rows after row {rows_before} ({reason(error)})."
         )
-
-
-def _open_text_stream(source: Source) -> tuple[IO[bytes], Any]:
-    """The source's text, and the stream of its bytes as stored, whose ``tell()`` is how
-    far through the file reading is (None for standard input).
-
-    A compressed file is decompressed here, over a stored stream of its own, so that
-    position counts compressed bytes, as the file's size does.
-    """
-    if source.is_stdin:
-        return sys.stdin.buffer, None
-    try:
-        if filesystems.is_url(source.path):
-            stored = _Counted(filesystems.open_stream(source.path, None))
-        elif source.compression:
-            stored = pa.OSFile(source.path)
-        else:
-            plain = open(source.path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader
-            return plain, plain
-        stream = stored
-        if source.compression:
-            stream = pa.CompressedInputStream(stored, source.compression)
-    except (OSError, pa.ArrowException) as error:
-        raise InputError(f"{source.path}: cannot open it ({reason(error)}).") from None
-    return io.BufferedReader(stream, buffer_size=STREAM_BUFFER), stored
-
-
-class _Counted(io.RawIOBase):
-    """An object store's stream, which cannot tell its position, counting the bytes read."""
-
-    def __init__(self, stream: pa.NativeFile) -> None:
-        super().__init__()
-        self._stream = stream
-        self._read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        count = int(self._stream.readinto(buffer))
-        self._read += count
-        return count
-
-    def tell(self) -> int:
-        return self._read
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
 
 
 def _skip_blank_lines(buffer: bytearray, start: int) -> int:

@@ -26,35 +26,29 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from bcecli.core.lazy import lazy
-from bcecli.errors import InputError, UsageError, shown_path
+from bcecli.errors import InputError, UsageError
 from bcecli.io import jsonl_arrow
 from bcecli.io.csv_reader import (
     BLOCK_RANGE,
     FIRST_READ,
     HEADER_LIMIT,
-    CsvReader,
-    _open_text_stream,
 )
 from bcecli.io.jsonl_arrow import FLOAT, INFER, TEXT, FieldPath, Runs, Wanted, typed
 from bcecli.io.parallel import default_workers, ordered_map
 from bcecli.io.ranges import ByteRange, LineLayout, RangeText
 from bcecli.io.reader_base import (
     Chunk,
-    Extent,
     column_keys,
-    line_blocks,
-    read_text,
     reason,
     slice_rows,
-    tell_stored,
 )
 from bcecli.io.sniff import binary_kind
 from bcecli.io.sources import Source
+from bcecli.io.text_stream import TextStream
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,7 +71,7 @@ class JsonNumber(str):
     """A JSON number (or NaN/Infinity) as written: ``json`` hands these the literal."""
 
 
-class JsonlReader:
+class JsonlReader(TextStream):
     """JSON Lines from a file (optionally compressed) or standard input."""
 
     def __init__(self, source: Source, *, no_header: bool = False) -> None:
@@ -86,38 +80,13 @@ class JsonlReader:
                 "--no-header does not apply to JSON Lines, whose fields are named by their "
                 "keys; leave it out."
             )
-        self.source = source
-        self.name = shown_path(source.path)
-        self._stream: IO[bytes]
-        self._stream, self._stored = _open_text_stream(source)
-        self._pending = b""
-        self._text_read = 0  # bytes of text read from the stream, after decompression
-        self._eof = False
+        super().__init__(source)
         self._bom = False  # the file starts with a UTF-8 byte order mark
         try:
             self.column_names, self._paths, self._seen = self._fields()
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        if self._stream is not sys.stdin.buffer:
-            self._stream.close()
-
-    @staticmethod
-    def extent(source: Source) -> Extent | None:
-        """The file's size as stored (compressed bytes for a compressed file), as for CSV."""
-        return CsvReader.extent(source)
-
-    # -- raw bytes -----------------------------------------------------------------
-
-    def _read(self, size: int) -> bytes:
-        """The next piece of the stream (``read_text``)."""
-        data = read_text(self._stream, size, pipe=self.source.is_stdin, name=self.name)
-        if not data:
-            self._eof = True
-        self._text_read += len(data)
-        return data
 
     def _fields(self) -> tuple[list[str], list[FieldPath], dict[FieldPath, pa.DataType]]:
         """The columns (dotted names, and each one's path of keys) of the first lines,
@@ -164,13 +133,6 @@ class JsonlReader:
                     seen[path] = _arrow_type(value)
         return names, paths, seen
 
-    def _blocks(self, block_bytes: int) -> Iterator[bytes]:
-        """Byte blocks of whole lines (``line_blocks``), the sampled lines first."""
-        pending, self._pending = self._pending, b""
-        yield from line_blocks(
-            pending, lambda size: b"" if self._eof else self._read(size), block_bytes
-        )
-
     def line_layout(self) -> LineLayout | None:
         """Where the lines start in the file, for reading it in byte ranges
         (``bcecli.io.ranges``): from its first byte (past a byte order mark), since every
@@ -182,11 +144,6 @@ class JsonlReader:
         if extent is None:
             return None
         return LineLayout(extent.size, len(_BOM) if self._bom else 0, BLOCK_BYTES)
-
-    def _position(self) -> int | None:
-        """How far through the file as stored reading is; None where unknown (a pipe)."""
-        self._stored, position = tell_stored(self._stored)
-        return position
 
     # -- parsing -------------------------------------------------------------------
 
@@ -211,11 +168,7 @@ class JsonlReader:
         def blocks() -> Iterator[tuple[bytes, int, int | None]]:
             """Each block, its count of lines before, and where it ends as stored."""
             lines_before = 0
-            text_end = 0
-            for block in self._blocks(BLOCK_BYTES):
-                text_end += len(block)
-                position = self._position()
-                end = None if position is None else position * text_end // max(self._text_read, 1)
+            for block, end in self._measured(self._blocks(BLOCK_BYTES), 0):
                 yield block, lines_before, end
                 lines_before += block.count(b"\n")
 
