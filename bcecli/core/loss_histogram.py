@@ -74,20 +74,6 @@ BINS = len(EDGES) + 1  # the underflow bin, one bin between each two edges, the 
 EDGES_BUFFER = array("d", EDGES).tobytes()
 
 
-def bin_of(loss: float) -> int:
-    """The bin of one loss, without numpy: the number of edges at or below it."""
-    if loss != loss:  # NaN
-        return BINS - 1
-    low, high = 0, len(EDGES)
-    while low < high:
-        middle = (low + high) // 2
-        if EDGES[middle] <= loss:
-            low = middle + 1
-        else:
-            high = middle
-    return low
-
-
 def bin_ids(losses: FloatArray) -> IntArray:
     """Each loss's bin (NaN: the overflow bin, as numpy sorts NaN last)."""
     edges = np.array(EDGES, dtype=np.float64)
@@ -105,15 +91,7 @@ class ModelHistogram:
     def add(self, losses: FloatArray, w: FloatArray | None) -> None:
         ids = bin_ids(losses)
         counts = np.bincount(ids, minlength=BINS).tolist()
-        for index, count in enumerate(counts):
-            self.rows[index] += count
-        if w is None:
-            for index, count in enumerate(counts):
-                if count:
-                    self.weight[index].add(ExactSum.from_int(count))
-        else:
-            for total, part in zip(self.weight, exactsum.grouped_exact_sums(w, ids, BINS)):
-                total.add(part)
+        self.add_bins(counts, None if w is None else exactsum.grouped_exact_sums(w, ids, BINS))
 
     def add_bins(self, rows: list[int], weight: list[ExactSum] | None) -> None:
         """Add per-bin rows and weights binned elsewhere (the C kernel's fast paths);
