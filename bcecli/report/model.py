@@ -42,11 +42,16 @@ class Report:
     metrics: Metrics
     models: list[ModelEntry]
     groups: list[GroupEntry] = field(default_factory=list)
-    calibration: list[CalibrationBin] = field(default_factory=list)
     calibration_by_model: list[ModelCalibration] = field(default_factory=list)
     loss_histogram: list[LossHistogram] = field(default_factory=list)
     worst: list[WorstEntry] = field(default_factory=list)
     gate: Gate | None = None
+
+    @property
+    def calibration(self) -> list[CalibrationBin]:
+        """The first column's reliability bins (the JSON's ``calibration``)."""
+        by_model = self.calibration_by_model
+        return by_model[0]["bins"] if by_model else []
 
     @property
     def log_loss(self) -> float | None:
@@ -125,12 +130,12 @@ def build_report(result: ScoreResult) -> Report:
         ]
 
     models = models_of(state.total, skipped)
-    calibration: list[ModelCalibration] = []
+    calibration_by_model: list[ModelCalibration] = []
     if state.calibration is not None:
         for model, bins, ece in zip(
             models, state.calibration.tables(), state.calibration.eces(), strict=True
         ):
-            calibration.append({"column": model["column"], "bins": bins})
+            calibration_by_model.append({"column": model["column"], "bins": bins})
             model["metrics"]["ece"] = ece
     groups: list[GroupEntry] = []
     for key, group in sorted(
@@ -161,8 +166,7 @@ def build_report(result: ScoreResult) -> Report:
         metrics=models[0]["metrics"],
         models=models,
         groups=groups,
-        calibration=calibration[0]["bins"] if calibration else [],
-        calibration_by_model=calibration,
+        calibration_by_model=calibration_by_model,
         loss_histogram=state.loss_histogram.table(list(columns.predictions)),
         worst=worst,
     )

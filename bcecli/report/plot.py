@@ -68,7 +68,7 @@ def reliability_figure(document: Document) -> Any:
     # One curve per model, each binned by its own p (calibration_by_model), told apart by
     # marker as well as colour.
     ece = {model["column"]: model["metrics"]["ece"] for model in document["models"]}
-    curves = document["calibration_by_model"] or [{"column": column, "bins": bins}]
+    curves = document["calibration_by_model"]
     for index, curve in enumerate(curves):
         filled = [b for b in curve["bins"] if b["rows"] and b["mean_prob"] is not None]
         label = f"{curve['column']}: mean p against observed rate, per bin"
