@@ -30,7 +30,9 @@ else:
     pa = lazy("pyarrow")
 
 
-_NUMBER = r"(?i)^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)\s*$"
+# Text that spells a number: what to_float parses as one (JSON Lines types its blocks'
+# text columns by it too).
+NUMBER = r"(?i)^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)\s*$"
 
 
 def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -47,7 +49,7 @@ def to_float(
     unparsed: BoolArray | None = None
     kind = array.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        looks_numeric = pc.match_substring_regex(array, _NUMBER)
+        looks_numeric = pc.match_substring_regex(array, NUMBER)
         bad = pc.and_(pc.invert(looks_numeric), pc.is_valid(array))
         if pc.any(bad).as_py():
             unparsed = _filled_bool(bad)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from bcecli.core.lazy import lazy
 from bcecli.io.compute import pc
-from bcecli.io.convert import _NUMBER
+from bcecli.io.convert import NUMBER
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,7 +87,7 @@ def typed(array: pa.Array, kind: str) -> pa.Array:
         return array
     if kind == INFER and all_match(array, _INTEGER):
         return pc.cast(array, pa.int64())
-    if all_match(array, _NUMBER):
+    if all_match(array, NUMBER):
         return pc.cast(pc.utf8_trim_whitespace(array), pa.float64())
     if kind == INFER and all_match(array, _BOOLEAN):
         return pc.cast(array, pa.bool_())
