@@ -201,7 +201,8 @@ class JsonlReader(TextStream):
         block to ``_parse``. Text that is not UTF-8 fails here as it does there."""
         if not fast.usable:
             return None
-        self._decode(block, lines_before)
+        if not block.isascii():  # ASCII is UTF-8: decoding it only to check would copy it
+            self._decode(block, lines_before)
         return fast.parse(block, lines_before)
 
     def _parse(self, block: bytes, lines_before: int, wanted: list[Wanted]) -> Runs:
