@@ -124,8 +124,13 @@ static int score_blocks(const bce_arrow_column *label, const bce_arrow_column *p
                 }
             }
             bce_sums_add_row(acc, 0, y[i], p, loss, weight ? w[i] : 1.0, logit ? NULL : clipped);
-            bce_hist_add_row(hist, loss, weight ? w[i] : 1.0);
+            /* The prediction is read: its place keeps the loss for the histogram. */
+            for (int m = 0; m < n_models; m++) values[(size_t)m * BLOCK + (size_t)i] = loss[m];
         }
+        /* The block's losses binned column by column, apart from the sums: each row's bin
+         * is then independent of the row before it. */
+        for (int m = 0; m < n_models; m++)
+            bce_hist_add_block(hist, m, values + (size_t)m * BLOCK, weight ? w : NULL, count);
     }
     return 1;
 }

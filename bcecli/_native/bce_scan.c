@@ -251,6 +251,17 @@ static void keep_worst(bce_scan_result *result, int k, bce_scan_worst row) {
 
 /* -- the scan ----------------------------------------------------------------------- */
 
+/* -- the loss histogram, a block of rows at a time ----------------------------------- */
+
+#define HIST_ROWS 512
+
+static void bin_held(const bce_scan_config *config, bce_scan_result *result,
+                     const double *held_loss, const double *held_weight, int held) {
+    for (int m = 0; m < config->n_models; m++)
+        bce_hist_add_block(&result->hist, m, held_loss + (size_t)m * HIST_ROWS,
+                           result->hist.weighted ? held_weight : NULL, held);
+}
+
 int bce_scan_block(const bce_scan_config *config, const char *text, size_t length,
                    bce_scan_result *result) {
     int n_fields = config->n_fields, n_by = config->n_by;
@@ -269,11 +280,19 @@ int bce_scan_block(const bce_scan_config *config, const char *text, size_t lengt
     if (last_needed >= n_fields) return 0;
     const char **starts = malloc(((size_t)last_needed + 1) * sizeof *starts);
     size_t *lengths = malloc(((size_t)last_needed + 1) * sizeof *lengths);
-    if (starts == NULL || lengths == NULL) {
+    /* The losses (per column) and weights of up to HIST_ROWS rows, binned together into
+     * the loss histogram (bce_hist_add_block): each row's bin apart from the row before. */
+    const int binning = result->hist.edges != NULL;
+    double *held_loss =
+        binning ? malloc((size_t)config->n_models * HIST_ROWS * sizeof *held_loss) : NULL;
+    if (starts == NULL || lengths == NULL || (binning && held_loss == NULL)) {
         free(starts);
         free(lengths);
+        free(held_loss);
         return -1;
     }
+    double held_weight[HIST_ROWS];
+    int held = 0;
 
     const char delimiter = config->delimiter;
     const double eps = config->eps;
@@ -356,7 +375,15 @@ int bce_scan_block(const bce_scan_config *config, const char *text, size_t lengt
             }
         }
         bce_sums_add_row(&result->sums, group, label, p, loss, weight, logit ? NULL : clipped);
-        bce_hist_add_row(&result->hist, loss, weight);
+        if (binning) {
+            for (int m = 0; m < config->n_models; m++)
+                held_loss[(size_t)m * HIST_ROWS + (size_t)held] = loss[m];
+            held_weight[held++] = weight;
+            if (held == HIST_ROWS) {
+                bin_held(config, result, held_loss, held_weight, held);
+                held = 0;
+            }
+        }
         if (config->bins) {
             /* Each column's bins, column m's from m * bins. */
             for (int m = 0; m < config->n_models; m++) {
@@ -379,6 +406,7 @@ int bce_scan_block(const bce_scan_config *config, const char *text, size_t lengt
         }
         count++;
     }
+    if (binning) bin_held(config, result, held_loss, held_weight, held);
     result->rows = count;
     goto done;
 decline:
@@ -386,5 +414,6 @@ decline:
 done:
     free(starts);
     free(lengths);
+    free(held_loss);
     return status;
 }
