@@ -363,6 +363,35 @@ def test_a_local_file_is_memory_mapped_not_copied(tmp_path: Path) -> None:
     assert total == rows
 
 
+def resident_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux's /proc")
+def test_a_mapped_file_s_unread_columns_are_never_touched(tmp_path: Path) -> None:
+    # 64 MB of text nobody reads: checking it (its UTF-8) would page it all in.
+    rows = 65_536
+    table = pa.table(
+        {
+            "label": np.zeros(rows, np.int8),
+            "prob": np.full(rows, 0.25),
+            "payload": pa.array(["x" * 1024] * rows, pa.string()),
+        }
+    )
+    path = write_ipc(table, tmp_path / "wide.arrow", batch_rows=8192)
+    del table
+    reader = open_reader(make_sources([str(path)])[0])
+    before = resident_bytes()
+    try:
+        total = sum(chunk.table.num_rows for chunk in reader.chunks(["label", "prob"], 20_000))
+        grown = resident_bytes() - before
+    finally:
+        reader.close()
+    assert total == rows
+    assert grown < 16 << 20, grown
+
+
 def test_only_the_needed_columns_are_decoded(tmp_path: Path) -> None:
     wide = TABLE.append_column("payload", pa.array(["x" * 1000] * TABLE.num_rows))
     path = write_ipc(wide, tmp_path / "wide.arrows.gz", stream=True, compression="zstd")

@@ -228,11 +228,14 @@ class ArrowReader:
         buffers = [b for column in batch.columns for b in column.buffers() if b is not None]
         return all(start <= b.address and b.address + b.size <= end for b in buffers if b.size)
 
-    def _batches(self, included: list[int]) -> Iterator[tuple[pa.RecordBatch, int | None]]:
-        """Each record batch (the ``included`` fields, all if empty) and how far through
-        the source (``Chunk.through``) reading is once it is read: one batch behind,
-        where that is measured, so the last counts the end of the stream or footer."""
-        batches = self._read_batches(included)
+    def _batches(
+        self, included: list[int], places: list[int]
+    ) -> Iterator[tuple[pa.RecordBatch, int | None]]:
+        """Each record batch (the ``included`` fields, all if empty), its columns at
+        ``places`` checked, and how far through the source (``Chunk.through``) reading
+        is once it is read: one batch behind, where that is measured, so the last counts
+        the end of the stream or footer."""
+        batches = self._read_batches(included, places)
         if self._file is not None and self.is_file_format:
             yield from batches  # in rows
             return
@@ -247,7 +250,9 @@ class ArrowReader:
         if previous is not None:
             yield previous[0], self._position()
 
-    def _read_batches(self, included: list[int]) -> Iterator[tuple[pa.RecordBatch, int | None]]:
+    def _read_batches(
+        self, included: list[int], places: list[int]
+    ) -> Iterator[tuple[pa.RecordBatch, int | None]]:
         read = 0
         try:
             reader = self._batches_reader(included)
@@ -255,7 +260,7 @@ class ArrowReader:
                 for index in range(reader.num_record_batches):
                     batch = reader.get_batch(index)
                     read += batch.num_rows
-                    yield self._checked(batch, read - batch.num_rows), read
+                    yield self._checked(batch, places, read - batch.num_rows), read
                 return
             while True:
                 try:
@@ -263,7 +268,7 @@ class ArrowReader:
                 except StopIteration:
                     break
                 read += batch.num_rows
-                yield self._checked(batch, read - batch.num_rows), self._position()
+                yield self._checked(batch, places, read - batch.num_rows), self._position()
             if not self.is_file_format and self._last_bytes() != END_OF_STREAM:
                 raise InputError(
                     f"{self.name}: the Arrow IPC stream ends without its end-of-stream "
@@ -276,11 +281,15 @@ class ArrowReader:
         if self._sequential is not None and self.is_file_format:
             self._check_footer(read)
 
-    def _checked(self, batch: pa.RecordBatch, rows_before: int) -> pa.RecordBatch:
+    def _checked(
+        self, batch: pa.RecordBatch, places: list[int], rows_before: int
+    ) -> pa.RecordBatch:
         try:
             # A corrupt buffer (an offset past the data, text that is not UTF-8) would
             # fail later in a compute kernel, or worse; full validation catches it here.
-            batch.validate(full=True)
+            # Only the columns read are checked: a mapped file's other columns are never
+            # touched (their pages are never read in), as a projection never decodes them.
+            batch.select(sorted(set(places))).validate(full=True)
         except _read_errors() as error:
             raise InputError(self._cut(rows_before, error)) from None
         return batch
@@ -334,7 +343,7 @@ class ArrowReader:
         included = [] if self._in_place() else sorted(set(wanted))
         # Where each wanted column is in a batch of the included fields, in schema order.
         places = [included.index(index) for index in wanted] if included else wanted
-        batches = self._batches(included)
+        batches = self._batches(included, places)
         if not self.source.is_stdin and default_workers() > 1:
             batches = read_ahead(batches, ahead=AHEAD)  # decoded while a chunk is scored
         # Standard input hands each batch on as it comes; elsewhere small batches are
